@@ -21,8 +21,12 @@ from .lexical import fold
 
 log = logging.getLogger(__name__)
 
-# cosine of multilingual-e5-small between a passage and its rendering in the other language
-PARALLEL_MIN_COS = 0.86
+# cosine of multilingual-e5-small between a passage and its rendering in the other language;
+# alone it cannot tell a rendering from a passage on the same topic, so two articles count as
+# renderings of one another only when a long order-preserving chain of such matches links them
+PARALLEL_MIN_COS = 0.80
+PARALLEL_MIN_SHARE = 0.25
+PARALLEL_MIN_LINKS = 3
 # share of folded character bigrams of the shorter passage found in the longer one
 SAME_TEXT_MIN_OVERLAP = 0.45
 
@@ -98,8 +102,10 @@ def find_links(
         # English-Chinese: embeddings, only across languages
         cross = vectors[ia] @ vectors[ib].T
         cross[en_a[:, None] == en_b[None, :]] = -1.0
-        for a, b, s in _monotone(_mutual_best(cross, PARALLEL_MIN_COS)):
-            parallel.append((ia[a], ib[b], s))
+        chain = _monotone(_mutual_best(cross, PARALLEL_MIN_COS))
+        smaller = min(len(ia), len(ib))
+        if len(chain) >= max(PARALLEL_MIN_LINKS, PARALLEL_MIN_SHARE * smaller):
+            parallel.extend((ia[a], ib[b], s) for a, b, s in chain)
     return same, parallel
 
 

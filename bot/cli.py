@@ -51,6 +51,26 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="list the documents in the catalog")
     p.add_argument("--data", type=Path, default=None)
+
+    p = sub.add_parser("add", help="add documents (.txt .md .html .htm .pdf) and update the index")
+    _common(p)
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--outlet")
+    p.add_argument("--date", help="publication date, YYYY-MM-DD")
+    p.add_argument("--title")
+    p.add_argument("--url")
+    p.add_argument("--author")
+    p.add_argument("--lang", choices=["en", "zh-Hans", "zh-Hant"])
+
+    p = sub.add_parser("remove", help="remove a document (and its passages) by id")
+    _common(p)
+    p.add_argument("doc_id", nargs="+")
+
+    p = sub.add_parser("bench", help="latency, build, memory and scale benchmark")
+    _common(p)
+    p.add_argument("--scale", default=None, help="comma-separated synthetic index sizes")
+    p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--out", type=Path, default=None, help="results file (default bench/RESULTS.md)")
     return ap
 
 
@@ -123,6 +143,14 @@ def run(argv: Sequence[str] | None = None) -> int:
             meta = ", ".join(x for x in (doc.outlet, doc.date, doc.lang) if x)
             print(f"{doc.doc_id}\t{doc.title or '(no title)'}\t{meta}")
         return 0
+    if args.cmd in ("add", "remove"):
+        from . import ingest
+
+        return ingest.add_command(args) if args.cmd == "add" else ingest.remove_command(args)
+    if args.cmd == "bench":
+        from . import bench
+
+        return bench.run_command(args)
     raise AssertionError(args.cmd)
 
 

@@ -73,6 +73,24 @@ class BuildReport:
     model_id: str
     seconds_total: float
     seconds_encode: float
+    encoded: int
+
+
+def _reusable_vectors(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
+    """Vectors of the current index keyed by the text they encode (empty if unusable)."""
+    import faiss
+
+    try:
+        manifest = store.read_manifest(index_dir, "")
+        if manifest.model_id != model_id:
+            return {}
+        rows = store.read_rows(index_dir)
+        vectors = store.vectors_array(faiss.read_index(str(index_dir / store.VECTORS)))
+    except Exception:  # noqa: BLE001 - a broken old index only means nothing is reused
+        return {}
+    if len(rows) != len(vectors):
+        return {}
+    return {r["embed_text"]: v for r, v in zip(rows, vectors, strict=True) if "embed_text" in r}
 
 
 def build_index(
@@ -81,8 +99,13 @@ def build_index(
     model: str | None = None,
     settings: Settings = SETTINGS,
     show_progress: bool = False,
+    reuse: bool = True,
 ) -> BuildReport:
-    """Build the index of ``data_dir`` into ``index_dir`` (atomically; concurrent builds queue)."""
+    """Build the index of ``data_dir`` into ``index_dir`` (atomically; concurrent builds queue).
+
+    With ``reuse``, vectors of passages whose text is unchanged are taken from the current
+    index (same model) instead of being encoded again, so adding one article encodes only it.
+    """
     from .align import link_passages
     from .model import load_encoder
     from .annotate import annotate
@@ -97,13 +120,18 @@ def build_index(
 
             raise CorpusError(f"no passages in {data}: the catalog lists no readable article")
         encoder = load_encoder(model)
+        texts = [embed_text(p, settings) for p in passages]
+        known = _reusable_vectors(target, encoder.model_id) if reuse else {}
+        todo = [t for t in dict.fromkeys(texts) if t not in known]
         t1 = time.perf_counter()
-        vectors = encoder.encode_passages(
-            [embed_text(p, settings) for p in passages], show_progress=show_progress
-        )
+        fresh = encoder.encode_passages(todo, show_progress=show_progress) if todo else None
         t_encode = time.perf_counter() - t1
+        if fresh is not None:
+            known.update(zip(todo, fresh, strict=True))
+        vectors = np.stack([known[t] for t in texts]).astype(np.float32)
+        log.info("encoded %d new passages, reused %d", len(todo), len(texts) - len(todo))
         bg_vectors = encoder.encode_passages(background_texts(data))
-        rows = [p.to_json() for p in passages]
+        rows = [{**p.to_json(), "embed_text": t} for p, t in zip(passages, texts, strict=True)]
         annotate(rows, data)
         link_passages(rows, vectors)
         store.save(
@@ -121,7 +149,7 @@ def build_index(
         )
     report = BuildReport(
         target, len(rows), int(vectors.shape[1]), encoder.model_id,
-        time.perf_counter() - t0, t_encode,
+        time.perf_counter() - t0, t_encode, len(todo),
     )
     log.info("built %s: %d passages in %.1fs", target, report.passages, report.seconds_total)
     return report

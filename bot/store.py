@@ -226,15 +226,7 @@ def load(
         vectors = faiss.read_index(str(index_dir / VECTORS))
     except RuntimeError as exc:
         raise IndexCorruptError(f"cannot read {index_dir / VECTORS}: {exc}; rebuild: {hint}") from exc
-    rows: list[dict[str, Any]] = []
-    with open(index_dir / PASSAGES, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise IndexCorruptError(
-                    f"{index_dir / PASSAGES} line {n} is not JSON; rebuild: {hint}"
-                ) from exc
+    rows = read_rows(index_dir, hint)
     if not (len(rows) == manifest.passage_count == vectors.ntotal) or vectors.d != manifest.dim:
         raise IndexCorruptError(
             f"index at {index_dir} is inconsistent: {len(rows)} passages, {vectors.ntotal} "
@@ -242,6 +234,22 @@ def load(
             f"rebuild: {hint}"
         )
     return manifest, vectors, rows
+
+
+def read_rows(index_dir: Path, hint: str = "") -> list[dict[str, Any]]:
+    """The rows of ``passages.jsonl``; IndexCorruptError on a line that is not JSON."""
+    rows: list[dict[str, Any]] = []
+    path = Path(index_dir) / PASSAGES
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise IndexCorruptError(f"{path} line {n} is not JSON; rebuild: {hint}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexCorruptError(f"cannot read {path} ({exc}); rebuild: {hint}") from exc
+    return rows
 
 
 def vectors_array(faiss_index: Any) -> np.ndarray:
