@@ -1,0 +1,202 @@
+"""The engine end to end: real model, real FAISS index in a temp dir."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot import Hit, retrieve
+from bot.errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    InvalidArgumentTypeError,
+    InvalidQueryError,
+)
+from bot.indexing import build_index
+from bot.retrieve import Engine
+from bot.settings import REPO_ROOT
+from bot.store import MANIFEST, PASSAGES, VECTORS, read_rows
+
+
+def ask(q: str, data_dir: Path, index_dir: Path, **kw) -> list[Hit]:
+    return retrieve(q, data_dir=data_dir, index_dir=index_dir, **kw)
+
+
+def source_text(hit: Hit) -> str:
+    path = Path(hit.source_path)
+    return (path if path.is_absolute() else REPO_ROOT / path).read_text(encoding="utf-8")
+
+
+def test_manifest_and_passages(index_dir: Path):
+    manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    for key in ("format_version", "model_id", "dim", "corpus_hash", "passage_count", "built_at"):
+        assert key in manifest
+    assert manifest["dim"] == 384
+    rows = read_rows(index_dir)
+    assert len(rows) == manifest["passage_count"] > 80
+
+
+def test_hits_are_exact_cited_spans(data_dir: Path, index_dir: Path):
+    hits = ask("why not open source?", data_dir, index_dir)
+    assert hits
+    for hit in hits:
+        assert source_text(hit)[hit.start : hit.end] == hit.text
+        assert hit.citation and f"¶{hit.paragraph}" in hit.citation
+        assert hit.lang in {"en", "zh-Hans", "zh-Hant"}
+        assert 0 < hit.score <= 1 and hit.match in {"strong", "good", "fair"}
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_english_question_finds_chinese_only_answer(data_dir: Path, index_dir: Path):
+    hits = ask("How many calls does ERNIE serve per day?", data_dir, index_dir)
+    assert any("每天调用量超过6亿" in h.text for h in hits), [h.text[:40] for h in hits]
+
+
+def test_chinese_question_finds_english_only_answer(data_dir: Path, index_dir: Path):
+    hits = ask("王小川认为将来多少企业会用开源模型?", data_dir, index_dir, k=5)
+    assert any("80% of enterprises" in h.text for h in hits), [h.text[:40] for h in hits]
+
+
+def test_traditional_query_finds_simplified_passage_and_back(data_dir: Path, index_dir: Path):
+    hits = ask("百度內部對於是否開源有過激烈的討論嗎?", data_dir, index_dir)
+    assert any(h.lang == "zh-Hans" and "非常激烈的讨论" in h.text for h in hits)
+    hits = ask("方汉怎么说推理成本?", data_dir, index_dir)
+    assert any(h.lang == "zh-Hant" and "兩頭驢" in h.text for h in hits)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the weather in Paris tomorrow?", "今天比特币多少钱?", "如何煮一碗牛肉麵?"],
+)
+def test_off_topic_gets_no_answer(question: str, data_dir: Path, index_dir: Path):
+    assert ask(question, data_dir, index_dir) == []
+
+
+def test_min_score_loosens_and_tightens(data_dir: Path, index_dir: Path):
+    q = "What is the weather in Paris tomorrow?"
+    assert ask(q, data_dir, index_dir, min_score=0.0)  # loosest: always answers
+    assert ask("why not open source?", data_dir, index_dir, min_score=1.01) == []
+
+
+def test_filters(data_dir: Path, index_dir: Path):
+    hits = ask("why not open source?", data_dir, index_dir, langs=["en"])
+    assert hits and {h.lang for h in hits} == {"en"}
+    hits = ask("why not open source?", data_dir, index_dir, doc_ids=["004_544973c9ced5136f"])
+    assert hits and {h.doc_id for h in hits} == {"004_544973c9ced5136f"}
+
+
+@pytest.mark.parametrize(
+    ("query", "k", "error"),
+    [
+        ("", 5, InvalidQueryError),
+        ("   \n\t ", 5, InvalidQueryError),
+        ("x" * 100_000, 5, InvalidQueryError),
+        (None, 5, InvalidArgumentTypeError),
+        (42, 5, InvalidArgumentTypeError),
+        (["why"], 5, InvalidArgumentTypeError),
+        ("why?", 0, InvalidQueryError),
+        ("why?", -1, InvalidQueryError),
+        ("why?", 10**9, InvalidQueryError),
+        ("why?", 2.5, InvalidArgumentTypeError),
+        ("why?", "5", InvalidArgumentTypeError),
+        ("why?", True, InvalidArgumentTypeError),
+    ],
+)
+def test_bad_input_gets_a_clear_error(query, k, error, data_dir: Path, index_dir: Path):
+    with pytest.raises(error) as info:
+        retrieve(query, k, data_dir=data_dir, index_dir=index_dir)
+    assert str(info.value)
+
+
+def test_control_characters_and_surrogates_are_dropped(data_dir: Path, index_dir: Path):
+    hits = ask("why not\x00 open\x07 source?\ud800", data_dir, index_dir)
+    assert hits
+
+
+def test_same_remark_is_shown_once_with_also_in(data_dir: Path, index_dir: Path):
+    hits = ask("闭源是有真正的商业模式的,是能够赚到钱的", data_dir, index_dir, k=10)
+    top = hits[0]
+    others = [r.doc_id for r in top.also_in]
+    assert others, "the remark is reported by two articles"
+    shown = {(h.doc_id, h.start) for h in hits}
+    for rep in top.also_in:
+        assert (rep.doc_id, rep.start) not in shown
+        assert source_text(rep)[rep.start : rep.end] == rep.text  # type: ignore[arg-type]
+
+
+def test_parallel_counterpart(data_dir: Path, index_dir: Path):
+    hits = ask("创业公司讲的双轮驱动是不是好模式", data_dir, index_dir, langs=["zh-Hans"])
+    pair = next(h for h in hits if "双轮驱动" in h.text)
+    assert pair.parallel is not None and pair.parallel.lang == "en"
+    assert "two-wheel drive" in pair.parallel.text
+
+
+def _copy_index(index_dir: Path, tmp_path: Path) -> Path:
+    dest = tmp_path / "index"
+    shutil.copytree(index_dir, dest)
+    return dest
+
+
+def test_round_trip_load_matches_saved(data_dir: Path, index_dir: Path, tmp_path: Path):
+    copy = _copy_index(index_dir, tmp_path)
+    a = Engine(data_dir, index_dir, build_if_missing=False)
+    b = Engine(data_dir, copy, build_if_missing=False)
+    assert a.rows == b.rows
+    assert (a.vectors == b.vectors).all()
+
+
+@pytest.mark.parametrize("name", [VECTORS, PASSAGES])
+def test_truncated_file_is_refused_with_rebuild_command(
+    name: str, data_dir: Path, index_dir: Path, tmp_path: Path
+):
+    copy = _copy_index(index_dir, tmp_path)
+    blob = (copy / name).read_bytes()
+    (copy / name).write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(IndexCorruptError, match="python -m bot build"):
+        Engine(data_dir, copy, build_if_missing=False)
+
+
+def test_garbage_manifest_is_refused(data_dir: Path, index_dir: Path, tmp_path: Path):
+    copy = _copy_index(index_dir, tmp_path)
+    (copy / MANIFEST).write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="rebuild"):
+        Engine(data_dir, copy, build_if_missing=False)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("model_id", "some/other-model"), ("corpus_hash", "0" * 64), ("format_version", 99)],
+)
+def test_mismatched_manifest_is_refused(
+    field: str, value, data_dir: Path, index_dir: Path, tmp_path: Path
+):
+    copy = _copy_index(index_dir, tmp_path)
+    manifest = json.loads((copy / MANIFEST).read_text(encoding="utf-8"))
+    manifest[field] = value
+    (copy / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="python -m bot build"):
+        Engine(data_dir, copy, build_if_missing=False)
+
+
+def test_changed_corpus_is_detected(data_dir: Path, index_dir: Path, tmp_path: Path):
+    data = tmp_path / "data"
+    shutil.copytree(data_dir, data)
+    catalog = json.loads((data / "catalog.json").read_text(encoding="utf-8"))
+    catalog["documents"][0]["title"] = "changed"
+    (data / "catalog.json").write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="corpus_hash"):
+        Engine(data, index_dir, build_if_missing=False)
+
+
+def test_missing_index_is_built_and_rebuild_is_atomic(data_dir: Path, tmp_path: Path):
+    target = tmp_path / "fresh"
+    hits = retrieve("why not open source?", data_dir=data_dir, index_dir=target)
+    assert hits and (target / MANIFEST).is_file()
+    before = (target / MANIFEST).read_text(encoding="utf-8")
+    report = build_index(data_dir, target)
+    assert report.encoded == 0  # every passage's vector was reused
+    assert (target / MANIFEST).read_text(encoding="utf-8") != before  # new build time
+    assert not list(tmp_path.glob(".fresh.tmp-*"))
