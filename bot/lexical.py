@@ -125,18 +125,20 @@ class Expander:
                 if _CJK_RUN.search(alias):
                     jb.add_word(alias)  # keep names like 文心一言 whole when segmenting
             alts = "|".join(
-                (rf"\b{re.escape(a)}\b" if not _CJK_RUN.search(a) else re.escape(a))
+                # not \b: "百度的ernie" has no word boundary between 的 and e
+                (rf"(?<![a-z0-9]){re.escape(a)}(?![a-z0-9])" if not _CJK_RUN.search(a)
+                 else re.escape(a))
                 for a in sorted(folded, key=len, reverse=True)
             )
             self._rules.append((re.compile(alts), folded))
 
+    def expand_entries(self, folded_query: str) -> list[list[str]]:
+        """The aliases (folded) of each entry mentioned in the folded query, entry by entry."""
+        return [aliases for pattern, aliases in self._rules if pattern.search(folded_query)]
+
     def expand(self, folded_query: str) -> list[str]:
         """The aliases (folded) of every entry mentioned in the folded query."""
-        extra: list[str] = []
-        for pattern, aliases in self._rules:
-            if pattern.search(folded_query):
-                extra.extend(aliases)
-        return extra
+        return [a for aliases in self.expand_entries(folded_query) for a in aliases]
 
 
 _GLOSS_NOISE = re.compile(r"\([^)]*\)|\[[^\]]*\]|^(?:to|a|an|the|be)\s+", re.IGNORECASE)
@@ -225,10 +227,14 @@ class LexicalIndex:
         vocab = self._bm25.vocab_dict
         covered = {t for t in tokens if t in vocab}
         if self.expander is not None:
-            for alias in self.expander.expand(folded):
-                alias_tokens = tokenize(alias, folded=True)
-                if any(t in vocab for t in alias_tokens):
-                    covered.update(t for t in tokenize(alias, folded=True) if t in tokens)
+            # a term is covered when any spelling of its glossary entry occurs in the corpus
+            for aliases in self.expander.expand_entries(folded):
+                alias_tokens = [tokenize(a, folded=True) for a in aliases]
+                if any(t in vocab for toks in alias_tokens for t in toks):
+                    covered.update(t for toks in alias_tokens for t in toks if t in tokens)
+        if self.bridge is not None:
+            # ... or when its dictionary translation does (English question, Chinese corpus)
+            covered.update(t for t in tokens if t not in covered and self.bridge.translate([t]))
         return len(covered) / len(tokens)
 
     def scores(self, query: str) -> np.ndarray:

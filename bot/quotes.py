@@ -24,12 +24,13 @@ _MIN_QUOTE_CHARS = 2
 _VERB_GAP = 12
 _ZH_VERBS = (
     "表示|说|說|认为|認為|坦言|直言|指出|强调|強調|称|稱|透露|提到|提出|回应|回應|"
-    "解释|解釋|谈到|談到|告诉|告訴|补充|補充|判断|判斷|预测|預測|坚持认为|如是表示"
+    "解释|解釋|谈到|談到|谈及|談及|提及|告诉|告訴|补充|補充|判断|判斷|预测|預測|坚持认为|如是表示"
 )
 _EN_VERBS = (
     r"said|says|say|believes|believe|argued|argues|added|adds|noted|notes|stated|states|"
     r"pointed out|explained|explains|told|thinks|insisted|insists|stressed|emphasized|"
-    r"warned|claimed|claims|remarked|wrote|asked"
+    r"warned|claimed|claims|remarked|wrote|asked|saying|mentioned|mentions|talked about|"
+    r"spoke|predicts|predicted|revealed|admitted|poured cold water"
 )
 _ZH_PRONOUN = "他|她"
 _EN_PRONOUN = r"\b(?:he|she)\b"
@@ -100,7 +101,9 @@ def _name_pattern(people: list[Person]) -> re.Pattern[str] | None:
         for alias in person.aliases:
             if re.fullmatch(r"[a-z]+", alias):
                 continue  # a lone first name ("robin") is not an attribution
-            alts.append(rf"\b{re.escape(alias)}\b" if alias.isascii() else re.escape(alias))
+            # not \b: between a Chinese character and a Latin letter there is no word boundary
+            alts.append(rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9])" if alias.isascii()
+                        else re.escape(alias))
     if not alts:
         return None
     return re.compile("(?P<name>" + "|".join(sorted(alts, key=len, reverse=True)) + ")")
@@ -120,6 +123,10 @@ class Attributor:
         self.people = people
         names = _name_pattern(people)
         self._names = names
+        self._pronoun = [
+            re.compile(rf"(?:{_ZH_PRONOUN})[^。！？!?，,；;\n]{{0,6}}?(?:{_ZH_VERBS})"),
+            re.compile(rf"{_EN_PRONOUN}\s+(?:also\s+|further\s+)?(?:{_EN_VERBS})\b"),
+        ]
         if names is None:
             self._attrib: list[re.Pattern[str]] = []
             return
@@ -133,10 +140,6 @@ class Attributor:
             re.compile(rf"{n}(?:,[^,.]{{0,60}},)?\s+(?:also\s+|further\s+)?(?:{_EN_VERBS})\b"),
             # "...," said Robin Li / according to Robin Li
             re.compile(rf"(?:{_EN_VERBS}|according to)\s+{n}"),
-        ]
-        self._pronoun = [
-            re.compile(rf"(?:{_ZH_PRONOUN})[^。！？!?，,；;\n]{{0,6}}?(?:{_ZH_VERBS})"),
-            re.compile(rf"{_EN_PRONOUN}\s+(?:also\s+|further\s+)?(?:{_EN_VERBS})\b"),
         ]
 
     def attributions(self, folded: str) -> list[tuple[int, str]]:
@@ -158,9 +161,19 @@ class Attributor:
             last = _canonical(self.people, m.group("name"))
         return last
 
-    def has_pronoun_attribution(self, folded: str) -> bool:
-        """Whether the text attributes speech to 'he'/'she'/他/她."""
-        return any(p.search(folded) for p in getattr(self, "_pronoun", []))
+    def pronoun_attribution(self, folded: str) -> int | None:
+        """Where the text first attributes speech to 'he'/'she'/他/她, or None."""
+        found = [m.start() for p in self._pronoun for m in [p.search(folded)] if m]
+        return min(found) if found else None
+
+
+def people_named(folded_text: str, people: list[Person]) -> list[str]:
+    """Canonical names of the people a (folded) text mentions."""
+    pattern = _attributor(people)._names
+    if pattern is None:
+        return []
+    found = (_canonical(people, m.group("name")) for m in pattern.finditer(folded_text))
+    return list(dict.fromkeys(name for name in found if name is not None))
 
 
 _ATTRIBUTORS: dict[tuple[Person, ...], Attributor] = {}
@@ -181,8 +194,11 @@ def speaker_of(text: str, before: str, people: list[Person]) -> str | None:
     if own:
         return own[0][1]
     folded_before = fold(before)
-    if att.has_pronoun_attribution(fold(text)):
-        return att.last_named(folded_before)
+    folded = fold(text)
+    pronoun = att.pronoun_attribution(folded)
+    if pronoun is not None:
+        # "他指出" refers to the last person named before it, in this passage or earlier
+        return att.last_named(folded_before + "\n" + folded[:pronoun])
     # an unattributed passage continues the speech attributed last in the context before it
     prior = att.attributions(folded_before)
     return prior[-1][1] if prior else None

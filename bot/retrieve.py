@@ -18,7 +18,8 @@ from .corpus import DocInfo, corpus_hash, load_catalog, resolve_data_dir
 from .errors import InvalidArgumentTypeError, InvalidQueryError
 from .format import citation, match_label
 from .indexing import build_index, pipeline_version, resolve_index_dir
-from .lexical import Expander, LexicalIndex, load_glossary
+from .lexical import GLOSSARY_NAME, Expander, LexicalIndex, fold, load_glossary
+from .quotes import load_people, people_named
 from .settings import DEFAULT_MODEL, SETTINGS, Settings
 from .types import Hit, Quote, Report
 
@@ -122,6 +123,8 @@ class Engine:
             Expander(load_glossary(self.data_dir)),
             settings.bridge_weight,
         )
+        self.people = load_people(self.data_dir / GLOSSARY_NAME)
+        self.speakers = np.array([r.get("speaker") or "" for r in self.rows])
         self.background = store.background_array(self.index_dir)
         self.penalty = np.zeros(len(self.rows), dtype=np.float32)
 
@@ -149,6 +152,9 @@ class Engine:
             fused[order] += s.w_lexical / (s.rrf_k + np.arange(1, len(order) + 1))
         # a raw-score term breaks rank ties in favour of the closer passage
         fused += s.w_raw * dense
+        # "what did Fang Han say ...": that person's own words come before reports about him
+        for person in people_named(fold(query), self.people):
+            fused += s.w_speaker * (self.speakers == person)
         allowed = np.flatnonzero(mask)
         best = allowed[np.argsort(-fused[allowed], kind="stable")]
         ranked = [Scored(int(i), float(fused[i]), float(dense[i]), float(lex[i])) for i in best]
