@@ -154,6 +154,59 @@ def _dictionary_lines() -> list[str]:
         return [ln for ln in fh if not ln.startswith("#")]
 
 
+@lru_cache(maxsize=1)
+def _cedict() -> tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]:
+    """CC-CEDICT, parsed once: (folded simplified headword, its glosses as stemmed tokens)."""
+    entries: list[tuple[str, tuple[tuple[str, ...], ...]]] = []
+    for line in _dictionary_lines():
+        head, _, rest = line.partition(" /")
+        parts = head.split(" ")
+        if len(parts) < 2 or not rest:
+            continue
+        glosses = []
+        for gloss in rest.strip().strip("/").split("/"):
+            if _GLOSS_SKIP.match(gloss):
+                continue
+            words = _latin_tokens(_GLOSS_NOISE.sub(" ", gloss.lower()))
+            if words:
+                glosses.append(tuple(words))
+        if glosses:
+            entries.append((fold(parts[1]), tuple(glosses)))
+    return tuple(entries)
+
+
+class Glosser:
+    """Word-by-word English glosses of Chinese text (CC-CEDICT's first senses).
+
+    A rough translation, but the words of an English question about a Chinese-only passage
+    ("GPUs", "train", "profits") are often among its glosses, where the multilingual
+    embedding alone ranks that passage low.
+    """
+
+    def __init__(self, senses: int = 2, max_words: int = 3):
+        self.table: dict[str, list[str]] = {}
+        for word, glosses in _cedict():
+            if word in self.table:
+                continue  # the first entry of a headword is its commonest reading
+            picked = [g for g in glosses if len(g) <= max_words][:senses]
+            if picked:
+                self.table[word] = list(dict.fromkeys(t for g in picked for t in g))
+
+    def gloss(self, text: str) -> list[str]:
+        """English tokens glossing the Chinese words of ``text`` (unknown words by character)."""
+        out: list[str] = []
+        for token in tokenize(text):
+            if not _CJK_RUN.fullmatch(token):
+                continue
+            glossed = self.table.get(token)
+            if glossed:
+                out.extend(glossed)
+            elif len(token) > 1:
+                for ch in token:
+                    out.extend(self.table.get(ch, [])[:2])
+        return out
+
+
 class Bridge:
     """Dictionary-based query translation (CC-CEDICT) between English and Chinese tokens,
     restricted to words that occur in the corpus so a question only gains terms that can match.
@@ -162,22 +215,14 @@ class Bridge:
     def __init__(self, vocabulary: set[str]):
         self.en_to_zh: dict[str, set[str]] = {}
         self.zh_to_en: dict[str, set[str]] = {}
-        for line in _dictionary_lines():
-            head, _, rest = line.partition(" /")
-            parts = head.split(" ")
-            if len(parts) < 2 or not rest:
-                continue
-            word = fold(parts[1])
+        for word, glosses in _cedict():
             zh_in = word in vocabulary
-            for gloss in rest.strip().strip("/").split("/"):
-                if _GLOSS_SKIP.match(gloss):
-                    continue
-                words = _latin_tokens(_GLOSS_NOISE.sub(" ", gloss.lower()))
-                if not 1 <= len(words) <= 2:
-                    continue  # long glosses explain rather than translate
-                if zh_in and len(words) == 1:
+            for words in glosses:
+                if len(words) != 1:
+                    continue  # longer glosses explain rather than translate
+                if zh_in:
                     self.en_to_zh.setdefault(words[0], set()).add(word)
-                if len(words) == 1 and words[0] in vocabulary:
+                if words[0] in vocabulary:
                     self.zh_to_en.setdefault(word, set()).add(words[0])
 
     def translate(self, tokens: Sequence[str]) -> list[str]:
@@ -197,7 +242,9 @@ class LexicalIndex:
         texts: Sequence[str],
         expander: Expander | None = None,
         bridge_weight: float = 0.0,
+        glossed: Sequence[bool] | None = None,
     ):
+        """``glossed`` marks the passages (Chinese ones) to index by their English glosses."""
         import bm25s
 
         self.expander = expander
@@ -207,6 +254,13 @@ class LexicalIndex:
         self.size = len(texts)
         self.bridge_weight = bridge_weight
         self.bridge = Bridge({t for doc in corpus for t in doc}) if bridge_weight else None
+        self._gloss: Any = None
+        if glossed is not None:
+            # English glosses of the non-English passages, for English questions
+            glosser = Glosser()
+            docs = [glosser.gloss(t) if g else [] for t, g in zip(texts, glossed, strict=True)]
+            self._gloss = bm25s.BM25()
+            self._gloss.index([d or ["\u2400"] for d in docs], show_progress=False)
 
     def query_tokens(self, query: str) -> list[str]:
         """Tokens of the query plus those of the glossary aliases it mentions."""
@@ -248,3 +302,10 @@ class LexicalIndex:
             if extra:
                 scores += self.bridge_weight * np.asarray(self._bm25.get_scores(extra), np.float32)
         return scores
+
+    def gloss_scores(self, query: str) -> np.ndarray:
+        """BM25 of the query's English words against the glossed passages (zeros if none)."""
+        tokens = [t for t in self.query_tokens(query) if not _CJK_RUN.search(t)]
+        if self._gloss is None or not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._gloss.get_scores(tokens), dtype=np.float32)

@@ -19,6 +19,7 @@ from .errors import InvalidArgumentTypeError, InvalidQueryError
 from .format import citation, match_label
 from .indexing import build_index, pipeline_version, resolve_index_dir
 from .lexical import GLOSSARY_NAME, Expander, LexicalIndex, fold, load_glossary
+from .passages import detect_lang
 from .quotes import load_people, people_named
 from .settings import DEFAULT_MODEL, SETTINGS, Settings
 from .types import Hit, Quote, Report
@@ -122,6 +123,7 @@ class Engine:
             [r["text"] for r in self.rows],
             Expander(load_glossary(self.data_dir)),
             settings.bridge_weight,
+            glossed=(self.families == "zh") if settings.w_gloss else None,
         )
         self.people = load_people(self.data_dir / GLOSSARY_NAME)
         self.speakers = np.array([r.get("speaker") or "" for r in self.rows])
@@ -150,6 +152,12 @@ class Engine:
             sel = np.flatnonzero((lex > 0) & mask & (lex_groups == group))
             order = sel[np.argsort(-lex[sel], kind="stable")]
             fused[order] += s.w_lexical / (s.rrf_k + np.arange(1, len(order) + 1))
+        if s.w_gloss and detect_lang(query) == "en":
+            # an English question also ranks Chinese passages by their dictionary glosses
+            gloss = self.lexical.gloss_scores(query)
+            sel = np.flatnonzero((gloss > 0) & mask)
+            order = sel[np.argsort(-gloss[sel], kind="stable")]
+            fused[order] += s.w_gloss / (s.rrf_k + np.arange(1, len(order) + 1))
         # a raw-score term breaks rank ties in favour of the closer passage
         fused += s.w_raw * dense
         # "what did Fang Han say ...": that person's own words come before reports about him

@@ -42,6 +42,7 @@ class Settings:
     w_lexical: float = 1.5
     w_raw: float = 0.05
     w_speaker: float = 0.1
+    w_gloss: float = 1.0
     balance: str = "family"
     bridge_weight: float = 1.0
     balance_lexical: bool = False
