@@ -18,10 +18,15 @@ def annotate(rows: list[dict[str, Any]], data_dir: Path) -> None:
     for i, row in enumerate(rows):
         before: list[str] = []
         j = i - 1
-        while j >= 0 and rows[j]["doc_id"] == row["doc_id"] and sum(map(len, before)) < CONTEXT_CHARS:
+        while (
+            j >= 0
+            and rows[j]["doc_id"] == row["doc_id"]
+            and sum(map(len, before)) < CONTEXT_CHARS
+        ):
             before.insert(0, rows[j]["text"])
             j -= 1
-        after = rows[i + 1]["text"] if i + 1 < len(rows) and rows[i + 1]["doc_id"] == row["doc_id"] else ""
+        same_doc = i + 1 < len(rows) and rows[i + 1]["doc_id"] == row["doc_id"]
+        after = rows[i + 1]["text"] if same_doc else ""
         spans, speaker = attribute(row["text"], "\n".join(before), after, people)
         row["speaker"] = speaker
         row["quotes"] = [

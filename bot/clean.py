@@ -56,7 +56,10 @@ LIST_RUN = 3  # this many short lines in a row are a list (hot news), not headin
 
 @dataclass(frozen=True)
 class Block:
-    """A span of the source: ``kind`` is "title", "heading" or "para"; ``paragraph`` counts paras."""
+    """A span of the source: ``kind`` is "title", "heading" or "para".
+
+    ``paragraph`` counts paragraphs (1-based).
+    """
 
     text: str
     start: int

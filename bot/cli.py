@@ -130,7 +130,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         k = check_k(args.k)
 
-        def retriever(q: str) -> list:  # type: ignore[type-arg]
+        def retriever(q: str) -> list:
             return retrieve(q, k, data_dir=args.data, index_dir=args.index, model=args.model)
 
         summary, text = evaluate(args.file, retriever, k)
@@ -146,7 +146,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.cmd in ("add", "remove"):
         from . import ingest
 
-        return ingest.add_command(args) if args.cmd == "add" else ingest.remove_command(args)
+        command = ingest.add_command if args.cmd == "add" else ingest.remove_command
+        return command(args, out=print, err=lambda line: print(line, file=sys.stderr))
     if args.cmd == "bench":
         from . import bench
 

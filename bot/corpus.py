@@ -48,7 +48,9 @@ class DocInfo:
         except OSError as exc:
             raise CorpusError(f"cannot read {self.path}: {exc}") from exc
         except UnicodeDecodeError as exc:
-            raise CorpusError(f"{self.path} is not UTF-8 ({exc}); re-add it with `bot add`") from exc
+            raise CorpusError(
+                f"{self.path} is not UTF-8 ({exc}); re-add it with `bot add`"
+            ) from exc
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path:

@@ -31,5 +31,9 @@ class ModelError(QuoteBotError):
     """The embedding model could not be prepared or loaded."""
 
 
+class DocumentError(QuoteBotError):
+    """A document cannot be added or removed (empty, binary, too large, unsupported, unreadable)."""
+
+
 class MissingExtraError(ImportError):
     """An optional dependency is missing; the message names the pip install that fixes it."""

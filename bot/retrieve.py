@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -105,7 +106,10 @@ class Engine:
             "pipeline_version": pipeline_version(settings),
         }
         self.manifest, index, self.rows = store.load(self.index_dir, expect, hint)
-        self.vectors = store.vectors_array(index)
+        self.index = index
+        # small corpora: every passage scored exactly, from a copy of the vectors; a large
+        # one (IVF index, see bot.ann and Settings.flat_max): candidates from the index
+        self.vectors = store.vectors_array(index) if self.manifest.index_type == "flat-ip" else None
         self.encoder = load_encoder(model)
         if self.encoder.dim != self.manifest.dim:
             from .errors import IndexMismatchError
@@ -132,12 +136,26 @@ class Engine:
 
     # -- ranking ---------------------------------------------------------------------------
 
-    def rank(self, query: str, mask: np.ndarray) -> tuple[list[Scored], dict[str, float]]:
-        """All allowed passages, best first, and the evidence used for abstention."""
+    def rank(
+        self, query: str, mask: np.ndarray, timings: dict[str, float] | None = None
+    ) -> tuple[list[Scored], dict[str, float]]:
+        """All allowed passages, best first, and the evidence used for abstention.
+
+        ``timings``, if given, receives the seconds spent encoding the query, in BM25 and in
+        dense search (``encode``, ``lexical``, ``dense``; the benchmark's breakdown).
+        """
         s = self.settings
+        t0 = time.perf_counter()
         q = self.encoder.encode_queries([query])[0]
-        dense = self.vectors @ q - self.penalty
+        t1 = time.perf_counter()
         lex = self.lexical.scores(query)
+        t2 = time.perf_counter()
+        if self.vectors is not None:
+            dense = self.vectors @ q - self.penalty
+        else:  # large corpus: the candidates of each ranker stand in for it
+            dense, mask = self._ann_candidates(query, q, lex, mask)
+        if timings is not None:
+            timings.update(encode=t1 - t0, lexical=t2 - t1, dense=time.perf_counter() - t2)
         fused = np.zeros(len(self.rows), dtype=np.float64)
         # dense: rank within each language so one language cannot crowd out the others
         groups = self.families if s.balance == "family" else self.langs
@@ -175,6 +193,39 @@ class Engine:
         }
         return ranked, evidence
 
+    def _ann_candidates(
+        self, query: str, q: np.ndarray, lex: np.ndarray, mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Dense scores and the narrowed mask for a large corpus (IVF index, ``bot.ann``).
+
+        The best ``ann_candidates`` passages of each language group by the index, and of
+        each language family by BM25 (and by gloss for English questions), stand in for the
+        corpus; each gets its cosine from the index, every other passage is masked out.
+        """
+        from . import ann
+
+        s = self.settings
+        k = s.ann_candidates
+        pool = np.zeros(len(self.rows), dtype=bool)
+        dense = np.full(len(self.rows), -1.0, dtype=np.float32)
+        groups = self.families if s.balance == "family" else self.langs
+        for lang in np.unique(groups):
+            ids, cos = ann.search_subset(self.index, q, (groups == lang) & mask, k, s)
+            dense[ids] = cos
+            pool[ids] = True
+        ranker_scores = [lex]
+        if s.w_gloss and detect_lang(query) == "en":
+            ranker_scores.append(self.lexical.gloss_scores(query))
+        lexical = [
+            ann.top_positive(scores, mask & (self.families == family), k)
+            for scores in ranker_scores
+            for family in np.unique(self.families)
+        ]
+        extra = np.setdiff1d(np.concatenate(lexical), np.flatnonzero(pool))
+        dense[extra] = ann.cosines(self.index, extra, q)
+        pool[extra] = True
+        return dense - self.penalty, mask & pool
+
     def confidence(self, evidence: dict[str, float]) -> float:
         """How likely the corpus answers the question at all (0..1)."""
         s = self.settings
@@ -192,8 +243,10 @@ class Engine:
         speaker: str | None = None,
         langs: Iterable[str] | None = None,
         doc_ids: Iterable[str] | None = None,
+        timings: dict[str, float] | None = None,
     ) -> list[Hit]:
-        """The top ``k`` passages for a validated query (see ``retrieve``)."""
+        """The top ``k`` passages for a validated query (see ``retrieve``; ``timings``: see
+        ``rank``)."""
         mask = np.ones(len(self.rows), dtype=bool)
         if langs is not None:
             mask &= np.isin(self.langs, list(langs))
@@ -204,7 +257,7 @@ class Engine:
             mask &= np.array([(r.get("speaker") or "").casefold() == want for r in self.rows])
         if not mask.any():
             return []
-        ranked, evidence = self.rank(query, mask)
+        ranked, evidence = self.rank(query, mask, timings)
         conf = self.confidence(evidence)
         threshold = self.settings.min_confidence if min_score is None else min_score
         if conf < threshold:
@@ -317,7 +370,9 @@ def retrieve(
     text = clean_query(query)
     k = check_k(k)
     if min_score is not None and not isinstance(min_score, int | float):
-        raise InvalidArgumentTypeError(f"min_score must be a number, got {type(min_score).__name__}")
+        raise InvalidArgumentTypeError(
+            f"min_score must be a number, got {type(min_score).__name__}"
+        )
     for name, value in (("langs", langs), ("doc_ids", doc_ids)):
         if isinstance(value, str):
             raise InvalidArgumentTypeError(f"{name} must be a list of strings, not one string")

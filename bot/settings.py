@@ -52,6 +52,20 @@ class Settings:
     coverage_weight: float = 0.05
     min_confidence: float = 0.5
     batch_size: int = 32
+    # dense index by corpus size (indexing.make_faiss; figures in bench/RESULTS.md): exact
+    # IndexFlatIP up to flat_max passages (every passage scored), above it IVF over
+    # float16-coded vectors (ivf_lists lists, 0 = power of two nearest sqrt(n); ivf_scan of
+    # them searched), giving ann_candidates per language family and ranker; hnsw_* are for
+    # the HNSW kinds the benchmark compares
+    flat_max: int = 20_000
+    ivf_lists: int = 0
+    ivf_scan: float = 0.125
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 128
+    hnsw_ef_search: int = 256
+    ann_candidates: int = 200
+    # documents added with `bot add` (bot.ingest): larger files are refused
+    max_document_bytes: int = 20 * 1024 * 1024
 
 
 SETTINGS = Settings()

@@ -189,7 +189,9 @@ def read_manifest(index_dir: Path, hint: str) -> Manifest:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return Manifest(**raw)
     except FileNotFoundError as exc:
-        raise IndexCorruptError(f"no index at {index_dir} (missing {MANIFEST}); build it: {hint}") from exc
+        raise IndexCorruptError(
+            f"no index at {index_dir} (missing {MANIFEST}); build it: {hint}"
+        ) from exc
     except (OSError, ValueError, TypeError) as exc:
         raise IndexCorruptError(f"{path} is unreadable ({exc}); rebuild: {hint}") from exc
 
@@ -225,7 +227,9 @@ def load(
     try:
         vectors = faiss.read_index(str(index_dir / VECTORS))
     except RuntimeError as exc:
-        raise IndexCorruptError(f"cannot read {index_dir / VECTORS}: {exc}; rebuild: {hint}") from exc
+        raise IndexCorruptError(
+            f"cannot read {index_dir / VECTORS}: {exc}; rebuild: {hint}"
+        ) from exc
     rows = read_rows(index_dir, hint)
     if not (len(rows) == manifest.passage_count == vectors.ntotal) or vectors.d != manifest.dim:
         raise IndexCorruptError(
@@ -246,14 +250,20 @@ def read_rows(index_dir: Path, hint: str = "") -> list[dict[str, Any]]:
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as exc:
-                    raise IndexCorruptError(f"{path} line {n} is not JSON; rebuild: {hint}") from exc
+                    raise IndexCorruptError(
+                        f"{path} line {n} is not JSON; rebuild: {hint}"
+                    ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise IndexCorruptError(f"cannot read {path} ({exc}); rebuild: {hint}") from exc
     return rows
 
 
 def vectors_array(faiss_index: Any) -> np.ndarray:
-    """All stored vectors of a flat index as a float32 matrix."""
+    """All stored vectors of the index as a float32 matrix.
+
+    Exact for ``flat-ip`` and ``hnsw-flat-ip``; float16- or 8-bit-decoded for
+    ``hnsw-fp16-ip`` / ``hnsw-sq8-ip`` (``bot.ann``; tests/test_bench.py checks each kind).
+    """
     return faiss_index.reconstruct_n(0, faiss_index.ntotal)
 
 

@@ -124,7 +124,8 @@ def test_rules_work_on_a_new_article_of_the_same_kind():
 
 
 def test_hot_list_in_the_middle_is_dropped():
-    text = ("某公司发布年度报告,营收同比增长百分之二十,利润率创下五年来新高,管理层对明年保持乐观。\n\n"
+    text = ("某公司发布年度报告,营收同比增长百分之二十,利润率创下五年来新高,"
+            "管理层对明年保持乐观。\n\n"
             "1\n\n本地新闻一\n\n2\n\n本地新闻二\n\n3\n\n本地新闻三\n\n"
             "报告还指出,公司将继续加大研发投入,重点发展人工智能相关业务,以提升长期竞争力。\n")
     blocks = clean_blocks(text)

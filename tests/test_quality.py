@@ -126,7 +126,11 @@ def test_own_question_set_figures(data_dir: Path, index_dir: Path):
 
 @pytest.mark.parametrize(
     "question",
-    ["Why did Meituan's share price fall?", "How do I fix a flat bicycle tyre?", "特斯拉股价为什么下跌?"],
+    [
+        "Why did Meituan's share price fall?",
+        "How do I fix a flat bicycle tyre?",
+        "特斯拉股价为什么下跌?",
+    ],
 )
 def test_more_off_topic_questions_get_nothing(question: str, data_dir: Path, index_dir: Path):
     assert retrieve(question, data_dir=data_dir, index_dir=index_dir) == []

@@ -1,0 +1,837 @@
+"""Web chat (Gradio): ask in English or Chinese, read the cited passages, open them in context.
+
+``build_demo`` makes the Blocks app, ``launch`` serves it, ``serve`` does both after loading the
+index (``python app.py``). Everything shown is HTML built here from escaped text: no text from
+a question or a document ever reaches the page as markup. ``/ask`` is the programmatic
+endpoint: ``gradio_client.Client(url).predict(question, api_name="/ask")`` returns a list of
+dicts with ``Hit``'s fields.
+"""
+
+# No `from __future__ import annotations` here: gr.api reads the /ask endpoint's types from the
+# runtime annotations of its function.
+
+import html
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import MissingExtraError, QuoteBotError
+
+try:
+    import gradio as gr
+except ImportError as exc:  # pragma: no cover - exercised with gradio hidden from imports
+    raise MissingExtraError(
+        "the web chat needs Gradio, an optional dependency: pip install 'quotebot[ui]'"
+    ) from exc
+
+from .corpus import DocInfo, load_catalog
+from .format import LANG_NAMES
+from .passages import article, detect_lang
+from .retrieve import get_engine, retrieve
+from .settings import SETTINGS
+from .types import Hit, Report
+
+log = logging.getLogger(__name__)
+
+#: Turns kept on screen (and in the session state); older ones scroll away.
+MAX_TURNS = 50
+#: Characters of a question echoed back in the chat (the rest is elided).
+ECHO_CHARS = 500
+#: Upper bound of the "passages" slider (retrieve accepts up to Settings.max_k).
+UI_MAX_K = 20
+#: Requests served at once (the engine is thread-safe for queries).
+CONCURRENCY = 8
+
+EXAMPLES = [
+    "Why didn't Baidu open-source ERNIE?",
+    "How many calls does ERNIE serve per day?",
+    "百度为什么不开源?",
+    "李彦宏怎么看大模型创业公司?",
+    "為什麼百度強調智能體?",
+    "李彥宏如何看待開源模型?",
+]
+
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "lead": "{n} passage{ns} from {m} article{ms}",
+        "none": "No passage in these articles answers that.",
+        "error": "Something went wrong while searching. Please try again.",
+        "you": "You",
+        "speaker": "Speaker",
+        "also": "Also reported in",
+        "parallel": "Counterpart in {lang}",
+        "open": "Show in article",
+        "show": "show",
+        "copy": "Copy citation",
+        "copy_short": "Copy",
+        "copied": "Copied",
+        "empty": "(empty question)",
+        "elided": "… ({n} characters in all)",
+        "strong": "strong match",
+        "good": "good match",
+        "fair": "fair match",
+        "highlighted": "Highlighted: ¶{p}, characters {s}–{e} of {path}",
+    },
+    "zh-Hans": {
+        "lead": "找到 {n} 段出处，来自 {m} 篇文章",
+        "none": "这些文章中没有回答这个问题的段落。",
+        "error": "检索时出错，请重试。",
+        "you": "你",
+        "speaker": "说话人",
+        "also": "亦见于",
+        "parallel": "{lang}对照",
+        "open": "在原文中查看",
+        "show": "查看",
+        "copy": "复制出处",
+        "copy_short": "复制",
+        "copied": "已复制",
+        "empty": "（空问题）",
+        "elided": "……（共 {n} 个字符）",
+        "strong": "高度相关",
+        "good": "相关",
+        "fair": "部分相关",
+        "highlighted": "高亮：第 {p} 段，{path} 的第 {s}–{e} 个字符",
+    },
+    "zh-Hant": {
+        "lead": "找到 {n} 段出處，來自 {m} 篇文章",
+        "none": "這些文章中沒有回答這個問題的段落。",
+        "error": "檢索時出錯，請重試。",
+        "you": "你",
+        "speaker": "說話人",
+        "also": "亦見於",
+        "parallel": "{lang}對照",
+        "open": "在原文中查看",
+        "show": "查看",
+        "copy": "複製出處",
+        "copy_short": "複製",
+        "copied": "已複製",
+        "empty": "（空問題）",
+        "elided": "……（共 {n} 個字元）",
+        "strong": "高度相關",
+        "good": "相關",
+        "fair": "部分相關",
+        "highlighted": "標示：第 {p} 段，{path} 的第 {s}–{e} 個字元",
+    },
+}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# a doc id is a plain catalog key: word characters, dots and dashes; no separators, no "..",
+# no percent escapes (anything else is refused before the catalog is even read)
+_DOC_ID = re.compile(r"\w[\w.-]{0,127}")
+
+
+def texts(lang: str) -> dict[str, str]:
+    """The UI strings for a question language (English for anything unknown)."""
+    return _TEXT.get(lang, _TEXT["en"])
+
+
+def esc(text: object) -> str:
+    """Text made safe for HTML: control characters dropped, lone surrogates made "?", escaped."""
+    s = text if isinstance(text, str) else ("" if text is None else str(text))
+    s = s.encode("utf-8", "replace").decode("utf-8")
+    return html.escape(_CONTROL.sub("", s), quote=True)
+
+
+def question_lang(question: object) -> str:
+    """The language of a question (``en`` when it has no letters to tell)."""
+    if not isinstance(question, str):
+        return "en"
+    return detect_lang(question[: SETTINGS.max_query_chars])
+
+
+def lead(hits: Sequence[Hit], lang: str) -> str:
+    """One line above the cards: how many passages from how many articles (plain text)."""
+    if not hits:
+        return texts(lang)["none"]
+    n, m = len(hits), len({h.doc_id for h in hits})
+    return texts(lang)["lead"].format(
+        n=n, m=m, ns="" if n == 1 else "s", ms="" if m == 1 else "s"
+    )
+
+
+# -- conversation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and its answer: hits, or a message (no answer, bad input, error)."""
+
+    question: str
+    lang: str
+    hits: tuple[Hit, ...] = ()
+    message: str | None = None
+    kind: str = "hits"  # "hits", "none" or "error"
+    length: int = 0  # characters in the question as typed
+
+
+def answer(
+    question: object,
+    k: object = SETTINGS.k,
+    doc_ids: Sequence[str] | None = None,
+    langs: Sequence[str] | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    model: str | None = None,
+) -> Turn:
+    """Ask ``retrieve`` and wrap the outcome in a Turn; never raises."""
+    text = question if isinstance(question, str) else ""
+    lang = question_lang(text)
+    echo = text[:ECHO_CHARS]
+    if isinstance(k, float) and k.is_integer():  # sliders send floats
+        k = int(k)
+    try:
+        hits = retrieve(
+            question,  # type: ignore[arg-type]  # retrieve checks the type itself
+            k,  # type: ignore[arg-type]
+            data_dir=data_dir,
+            index_dir=index_dir,
+            model=model,
+            doc_ids=list(doc_ids) if doc_ids else None,
+            langs=list(langs) if langs else None,
+        )
+    except (QuoteBotError, TypeError) as exc:
+        return Turn(echo, lang, message=str(exc), kind="error", length=len(text))
+    except Exception:
+        log.exception("search failed for a question of %d characters", len(text))
+        return Turn(echo, lang, message=texts(lang)["error"], kind="error", length=len(text))
+    if not hits:
+        return Turn(echo, lang, message=texts(lang)["none"], kind="none", length=len(text))
+    return Turn(echo, lang, hits=tuple(hits), length=len(text))
+
+
+def passage_html(hit: Hit) -> str:
+    """The passage, escaped, with its direct quotations in ``<em class="qb-quote">``."""
+    text = hit.text
+    spans: list[tuple[int, int, str | None]] = []
+    for q in sorted(hit.quotes, key=lambda q: (q.start, q.end)):
+        s, e = max(0, q.start - hit.start), min(len(text), q.end - hit.start)
+        if e <= s or (spans and s < spans[-1][1]):
+            continue  # outside the passage, empty, or overlapping the previous quotation
+        spans.append((s, e, q.speaker))
+    out, at = [], 0
+    for s, e, speaker in spans:
+        out.append(esc(text[at:s]))
+        title = f' title="{esc(speaker)}"' if speaker else ""
+        out.append(f'<em class="qb-quote"{title}>{esc(text[s:e])}</em>')
+        at = e
+    out.append(esc(text[at:]))
+    return "".join(out)
+
+
+def _match_html(hit: Hit, t: dict[str, str]) -> str:
+    score = min(1.0, max(0.0, float(hit.score)))
+    word = hit.match if hit.match in ("strong", "good", "fair") else "fair"
+    return (
+        f'<span class="qb-match qb-match-{word}" data-match="{word}" '
+        f'title="score {score:.2f}"><span class="qb-bar" aria-hidden="true">'
+        f'<span style="width:{score * 100:.0f}%"></span></span>{esc(t[word])}</span>'
+    )
+
+
+# icons are inline SVG: no icon font or emoji font is needed to draw them
+_ICON_COPY = (
+    '<svg class="qb-icon" viewBox="0 0 24 24" aria-hidden="true"><rect x="9" y="9" width="11" '
+    'height="11" rx="2"/><path d="M5 15V6a2 2 0 0 1 2-2h9"/></svg>'
+)
+_ICON_DOC = (
+    '<svg class="qb-icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 3h8l5 5v13H6z"/>'
+    '<path d="M14 3v5h5M9 13h7M9 17h7"/></svg>'
+)
+
+
+def _cite_html(citation: str, t: dict[str, str]) -> str:
+    return (
+        f'<div class="qb-cite-row"><cite class="qb-cite">{esc(citation)}</cite>'
+        f'<button type="button" class="qb-copy" data-copy="{esc(citation)}" '
+        f'data-done="{esc(t["copied"])}" title="{esc(t["copy"])}">{_ICON_COPY}'
+        f'<span class="qb-copy-label">{esc(t["copy_short"])}</span></button></div>'
+    )
+
+
+def _open_button(
+    turn: int, card: int, which: str, label: str, cls: str = "", icon: str = ""
+) -> str:
+    return (
+        f'<button type="button" class="qb-open{cls}" data-turn="{turn}" data-card="{card}" '
+        f'data-which="{esc(which)}">{icon}{esc(label)}</button>'
+    )
+
+
+def card_html(hit: Hit, n: int, turn: int, lang: str) -> str:
+    """One passage card (``n`` is 1-based)."""
+    t = texts(lang)
+    citation = hit.citation or f"{hit.doc_id}, ¶{hit.paragraph}"
+    parts = [
+        f'<li class="qb-card" id="qb-t{turn}-p{n}" data-doc="{esc(hit.doc_id)}">',
+        '<div class="qb-card-head">',
+        f'<span class="qb-num">{n}</span>',
+        f'<span class="qb-lang">{esc(LANG_NAMES.get(hit.lang, hit.lang))}</span>',
+        _match_html(hit, t),
+        "</div>",
+        f'<blockquote class="qb-text" lang="{esc(hit.lang)}">{passage_html(hit)}</blockquote>',
+    ]
+    if hit.speaker:
+        parts.append(
+            f'<div class="qb-speaker">{esc(t["speaker"])}: '
+            f'<span class="qb-who">{esc(hit.speaker)}</span></div>'
+        )
+    parts.append(_cite_html(citation, t))
+    if hit.also_in:
+        items = "".join(
+            f'<li><span lang="{esc(r.lang)}">{esc(r.citation)}</span> '
+            f"{_open_button(turn, n, f'also:{i}', t['show'], ' qb-link')}</li>"
+            for i, r in enumerate(hit.also_in)
+        )
+        parts.append(
+            f'<div class="qb-also"><span class="qb-label">{esc(t["also"])}:</span>'
+            f"<ul>{items}</ul></div>"
+        )
+    if hit.parallel is not None:
+        p = hit.parallel
+        label = t["parallel"].format(lang=LANG_NAMES.get(p.lang, p.lang))
+        parts.append(
+            f'<details class="qb-parallel" open><summary>{esc(label)}</summary>'
+            f'<blockquote class="qb-text" lang="{esc(p.lang)}">{esc(p.text)}</blockquote>'
+            f'<div class="qb-parallel-cite"><span lang="{esc(p.lang)}">{esc(p.citation)}</span> '
+            f"{_open_button(turn, n, 'parallel', t['show'], ' qb-link')}</div></details>"
+        )
+    parts.append(
+        f'<div class="qb-actions">{_open_button(turn, n, "hit", t["open"], icon=_ICON_DOC)}</div>'
+        "</li>"
+    )
+    return "".join(parts)
+
+
+def turn_html(turn: Turn, index: int) -> str:
+    """A question bubble and its answer."""
+    t = texts(turn.lang)
+    shown = esc(turn.question) if turn.question.strip() else esc(t["empty"])
+    if turn.length > len(turn.question):
+        shown += f'<span class="qb-elided">{esc(t["elided"].format(n=turn.length))}</span>'
+    parts = [
+        f'<section class="qb-turn" data-turn="{index}" data-kind="{esc(turn.kind)}">',
+        f'<div class="qb-q" lang="{esc(turn.lang)}"><span class="qb-you">{esc(t["you"])}</span>'
+        f'<span class="qb-qtext">{shown}</span></div>',
+        f'<div class="qb-a" lang="{esc(turn.lang)}">',
+    ]
+    if turn.hits:
+        parts.append(f'<p class="qb-lead">{esc(lead(turn.hits, turn.lang))}</p>')
+        parts.append('<ol class="qb-cards">')
+        parts.extend(card_html(h, n, index, turn.lang) for n, h in enumerate(turn.hits, 1))
+        parts.append("</ol>")
+    else:
+        cls = "qb-none" if turn.kind == "none" else "qb-error"
+        parts.append(f'<p class="qb-message {cls}">{esc(turn.message or t["none"])}</p>')
+    parts.append("</div></section>")
+    return "".join(parts)
+
+
+WELCOME = (
+    '<div class="qb-empty"><p><strong>QuoteBot</strong> answers with verbatim, cited passages '
+    "from five news articles on Robin Li (李彦宏) and large models: open vs closed source, "
+    "AI start-ups, agents.</p>"
+    '<p lang="zh-Hans">用中文或英文提问，回答都是原文段落，附出处。</p>'
+    '<p lang="zh-Hant">可用繁體中文提問。</p></div>'
+)
+
+
+def chat_html(turns: Sequence[Turn]) -> str:
+    """The whole conversation."""
+    if not turns:
+        return WELCOME
+    body = "".join(turn_html(t, i) for i, t in enumerate(turns))
+    return f'<div class="qb-chat">{body}</div>'
+
+
+# -- source viewer -----------------------------------------------------------------------------
+
+SOURCE_PLACEHOLDER = (
+    '<div class="qb-source-empty">Choose <em>Show in article</em> on a passage to read it '
+    'in context. <span lang="zh-Hans">点击“在原文中查看”阅读上下文。</span></div>'
+)
+
+
+def _refusal(message: str) -> str:
+    return f'<div class="qb-source-error" role="alert">{esc(message)}</div>'
+
+
+def source_html(
+    doc_id: object,
+    start: int,
+    end: int,
+    data_dir: str | Path | None = None,
+    lang: str = "en",
+    paragraph: int | None = None,
+) -> str:
+    """The cleaned article ``doc_id`` with ``[start, end)`` of its source highlighted.
+
+    Only catalogued documents open, by id: anything else (a path, an unknown id) gets a
+    message and no file is read.
+    """
+    if not isinstance(doc_id, str) or not _DOC_ID.fullmatch(doc_id) or ".." in doc_id:
+        return _refusal("Only the catalogued articles can be opened, by document id.")
+    docs: dict[str, DocInfo] = {d.doc_id: d for d in load_catalog(data_dir)}
+    if doc_id not in docs:
+        return _refusal(f"There is no article {doc_id!r} in the catalog.")
+    art = article(doc_id, data_dir)
+    t = texts(lang)
+    heading = art.title or art.outlet or art.doc_id
+    meta = ", ".join(x for x in (art.outlet if art.title else None, art.date) if x)
+    parts = [
+        f'<article class="qb-source" lang="{esc(art.lang)}" data-doc="{esc(art.doc_id)}">',
+        f'<header><h3 class="qb-src-title">{esc(heading)}</h3>',
+    ]
+    if meta:
+        parts.append(f'<p class="qb-src-meta">{esc(meta)}</p>')
+    if paragraph is not None:
+        note = t["highlighted"].format(p=paragraph, s=start, e=end, path=art.source_path)
+        parts.append(f'<p class="qb-src-note" lang="{esc(lang)}">{esc(note)}</p>')
+    parts.append('</header><div class="qb-doc">')
+    for block in art.blocks:
+        s, e = max(start, block.start), min(end, block.end)
+        if e > s:
+            a, b = s - block.start, e - block.start
+            body = (
+                f'{esc(block.text[:a])}<mark class="qb-hl">{esc(block.text[a:b])}</mark>'
+                f"{esc(block.text[b:])}"
+            )
+        else:
+            body = esc(block.text)
+        if block.kind == "title":
+            parts.append(f'<h4 class="qb-doc-title">{body}</h4>')
+        elif block.kind == "heading":
+            parts.append(f'<p class="qb-doc-heading">{body}</p>')
+        else:
+            parts.append(
+                f'<p class="qb-para" data-para="{block.paragraph}">'
+                f'<span class="qb-pn">¶{block.paragraph}</span>{body}</p>'
+            )
+    parts.append("</div></article>")
+    return "".join(parts)
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def pick(turns: Sequence[Turn], turn: object, card: object, which: object) -> Hit | Report | None:
+    """The passage a "show" button names: hit ``card`` (1-based) of ``turn``, or one of its
+    ``also:i`` reports or its ``parallel``; None when the reference is not in the session."""
+    ti, ci = _as_int(turn), _as_int(card)
+    if ti is None or ci is None or not 0 <= ti < len(turns):
+        return None
+    hits = turns[ti].hits
+    if not 1 <= ci <= len(hits):
+        return None
+    hit = hits[ci - 1]
+    if which in (None, "", "hit"):
+        return hit
+    if which == "parallel":
+        return hit.parallel
+    if isinstance(which, str) and which.startswith("also:"):
+        i = _as_int(which[5:])
+        if i is not None and 0 <= i < len(hit.also_in):
+            return hit.also_in[i]
+    return None
+
+
+# -- the app -----------------------------------------------------------------------------------
+
+CSS = """
+.gradio-container { max-width: 1280px !important; }
+.gradio-container, .qb-root {
+  font-family: "IBM Plex Sans", system-ui, "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC",
+    "Microsoft YaHei", sans-serif;
+}
+:lang(zh-Hans) { font-family: "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC",
+  "Microsoft YaHei", system-ui, sans-serif; }
+:lang(zh-Hant) { font-family: "Noto Sans CJK TC", "Noto Sans TC", "PingFang TC",
+  "Microsoft JhengHei", system-ui, sans-serif; }
+#qb-chat { max-height: 68vh; overflow-y: auto !important; padding-right: 0.25rem; }
+.qb-empty { color: var(--body-text-color-subdued); padding: 1rem 0.25rem; line-height: 1.6; }
+.qb-empty p { margin: 0.25rem 0; }
+.qb-turn { margin: 0 0 1.5rem; }
+.qb-q { margin: 0 0 0.6rem auto; width: fit-content; max-width: 85%;
+  background: var(--color-accent-soft); color: var(--body-text-color);
+  border-radius: 14px 14px 3px 14px; padding: 0.5rem 0.8rem;
+  white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.55; }
+.qb-you { display: block; font-size: 0.75rem; font-weight: 600; opacity: 0.7; }
+.qb-elided { opacity: 0.7; }
+.qb-lead { font-weight: 600; margin: 0.2rem 0 0.6rem; }
+.qb-message { margin: 0.2rem 0; padding: 0.6rem 0.8rem; border-radius: 10px;
+  background: var(--background-fill-secondary); overflow-wrap: anywhere; }
+.qb-error { border-left: 3px solid var(--error-border-color, #e5484d); }
+ol.qb-cards { list-style: none; padding: 0 !important; margin: 0 !important;
+  display: grid; gap: 0.8rem; }
+li.qb-card { margin: 0 !important; padding: 0.75rem 0.9rem;
+  border: 1px solid var(--border-color-primary); border-radius: 12px;
+  background: var(--background-fill-primary); overflow-wrap: anywhere; }
+li.qb-card::before { content: none !important; }
+.qb-card-head { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem;
+  font-size: 0.85rem; color: var(--body-text-color-subdued); }
+.qb-num { display: inline-grid; place-items: center; min-width: 1.5rem; height: 1.5rem;
+  border-radius: 999px; background: var(--color-accent); color: white; font-weight: 700; }
+.qb-match { display: inline-flex; align-items: center; gap: 0.35rem; }
+.qb-bar { display: inline-block; width: 4rem; height: 0.4rem; border-radius: 999px;
+  background: var(--border-color-primary); overflow: hidden; }
+.qb-bar > span { display: block; height: 100%; background: var(--color-accent); }
+.qb-match-strong .qb-bar > span { background: #2e9d5b; }
+.qb-match-good .qb-bar > span { background: #d39b1e; }
+.qb-match-fair .qb-bar > span { background: #9a9a9a; }
+blockquote.qb-text { margin: 0.5rem 0 !important; padding: 0 0 0 0.8rem !important;
+  border-left: 3px solid var(--color-accent) !important; font-style: normal !important;
+  font-size: 1.02rem; line-height: 1.75; white-space: pre-wrap; overflow-wrap: anywhere;
+  color: var(--body-text-color); quotes: none; }
+blockquote.qb-text::before, blockquote.qb-text::after { content: none !important; }
+em.qb-quote { font-style: normal; font-weight: 600;
+  background: linear-gradient(transparent 60%, rgba(255, 196, 0, 0.35) 60%); }
+.qb-speaker { font-size: 0.9rem; margin: 0.2rem 0; }
+.qb-who { font-weight: 600; }
+.qb-cite-row { display: flex; align-items: flex-start; gap: 0.4rem; margin: 0.35rem 0; }
+cite.qb-cite { flex: 1 1 auto; font-style: normal; font-size: 0.88rem; user-select: all;
+  color: var(--body-text-color); opacity: 0.8; overflow-wrap: anywhere; padding-top: 0.3rem; }
+button.qb-copy, button.qb-open { display: inline-flex; align-items: center; gap: 0.3rem;
+  cursor: pointer; border: 1px solid var(--border-color-primary);
+  border-radius: 8px; background: var(--background-fill-secondary);
+  color: var(--body-text-color); font: inherit; font-size: 0.85rem; padding: 0.15rem 0.5rem;
+  min-height: 2rem; }
+button.qb-copy { flex: none; white-space: nowrap; }
+svg.qb-icon { width: 1rem; height: 1rem; flex: none; fill: none; stroke: currentColor;
+  stroke-width: 2; stroke-linecap: round; stroke-linejoin: round; }
+button.qb-copied { border-color: #2e9d5b; color: #2e9d5b; }
+button.qb-open:hover, button.qb-copy:hover { border-color: var(--color-accent); }
+button.qb-link { min-height: 0; padding: 0 0.4rem; font-size: 0.8rem; }
+.qb-also { font-size: 0.85rem; margin: 0.3rem 0; }
+.qb-also ul { margin: 0.2rem 0 0 1rem !important; padding: 0 !important; }
+.qb-label { font-weight: 600; }
+details.qb-parallel { margin: 0.4rem 0; font-size: 0.95rem; }
+details.qb-parallel summary { cursor: pointer; font-size: 0.85rem; font-weight: 600; }
+.qb-parallel-cite { font-size: 0.82rem; color: var(--body-text-color-subdued); }
+.qb-actions { margin-top: 0.5rem; }
+#qb-source { border: 1px solid var(--border-color-primary); border-radius: 12px;
+  padding: 0.75rem 0.9rem; }
+.qb-source-empty { color: var(--body-text-color-subdued); line-height: 1.6; }
+.qb-source-error { padding: 0.5rem 0.75rem; border-left: 3px solid #e5484d;
+  background: var(--background-fill-secondary); overflow-wrap: anywhere; }
+.qb-src-title { margin: 0 0 0.25rem !important; font-size: 1.05rem; }
+.qb-src-meta, .qb-src-note { margin: 0.1rem 0 !important; font-size: 0.82rem;
+  color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
+.qb-doc { max-height: 70vh; overflow-y: auto; margin-top: 0.5rem; padding-right: 0.3rem; }
+.qb-doc p { line-height: 1.75; margin: 0 0 0.7rem !important; overflow-wrap: anywhere; }
+.qb-doc-title { margin: 0 0 0.6rem !important; }
+.qb-doc-heading { font-weight: 600; }
+.qb-pn { font-size: 0.75rem; color: var(--body-text-color-subdued); margin-right: 0.35rem; }
+mark.qb-hl { background: rgba(255, 196, 0, 0.45); color: inherit; padding: 0.05rem 0;
+  border-radius: 3px; box-shadow: 0 0 0 2px rgba(255, 196, 0, 0.45); }
+#qb-examples { flex-wrap: wrap; gap: 0.4rem; }
+#qb-examples > button { flex: 0 1 auto !important; min-width: 0 !important; width: auto !important;
+  font-size: 0.85rem; border-radius: 999px; padding: 0.3rem 0.75rem; }
+@media (min-width: 900px) {
+  #qb-side { position: sticky; top: 0.5rem; align-self: flex-start; }
+  #qb-chat { max-height: calc(100vh - 17rem); min-height: 20rem; }
+}
+@media (max-width: 640px) {
+  #qb-chat { max-height: 62vh; }
+  .qb-q { max-width: 100%; }
+  li.qb-card { padding: 0.6rem 0.65rem; }
+  blockquote.qb-text { font-size: 1rem; padding-left: 0.6rem !important; }
+  .qb-doc { max-height: 60vh; }
+  #qb-examples { gap: 0.35rem; }
+}
+"""
+
+# Clicks inside the conversation: copy a citation (clipboard API, or a hidden textarea where
+# the page is not a secure context) or ask the server for a passage in context.
+CHAT_JS = """
+element.addEventListener('click', (ev) => {
+  const btn = ev.target.closest('button');
+  if (!btn || !element.contains(btn)) return;
+  if (btn.classList.contains('qb-copy')) {
+    const text = btn.dataset.copy || '';
+    const label = btn.querySelector('.qb-copy-label');
+    const before = label ? label.textContent : '';
+    const done = () => {
+      btn.classList.add('qb-copied');
+      if (label) label.textContent = btn.dataset.done || 'Copied';
+      setTimeout(() => {
+        btn.classList.remove('qb-copied');
+        if (label) label.textContent = before;
+      }, 1500);
+    };
+    const fallback = () => {
+      const ta = document.createElement('textarea');
+      ta.value = text; ta.setAttribute('readonly', '');
+      ta.style.position = 'fixed'; ta.style.opacity = '0';
+      document.body.appendChild(ta); ta.select();
+      try { document.execCommand('copy'); } catch (e) { /* nothing more to try */ }
+      ta.remove(); done();
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, fallback);
+    } else { fallback(); }
+  } else if (btn.classList.contains('qb-open')) {
+    trigger('click', {turn: Number(btn.dataset.turn), card: Number(btn.dataset.card),
+                      which: btn.dataset.which || 'hit'});
+  }
+});
+// a new answer: scroll the conversation (not the page) to the start of the last turn
+watch('value', () => {
+  const box = element.closest('#qb-chat') || element;
+  const turns = element.querySelectorAll('.qb-turn');
+  if (!turns.length) return;
+  const last = turns[turns.length - 1];
+  box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top;
+});
+"""
+
+# Gradio scopes the rules of `css` inside media queries to its content area; the page margins
+# lie outside it, so this one goes into <head> as it is.
+HEAD = """<style>
+@media (max-width: 640px) {
+  .gradio-container .main { padding-left: 0.5rem !important; padding-right: 0.5rem !important; }
+}
+</style>"""
+
+SOURCE_JS = """
+// an article opened: centre the highlight in the article's scroll box, and bring the viewer
+// on screen when it is out of sight (on a phone it sits below the conversation)
+watch('value', () => {
+  const mark = element.querySelector('mark.qb-hl');
+  const doc = element.querySelector('.qb-doc');
+  if (mark && doc) {
+    const m = mark.getBoundingClientRect(), d = doc.getBoundingClientRect();
+    doc.scrollTop += m.top - d.top - (doc.clientHeight - m.height) / 2;
+  }
+  const r = element.getBoundingClientRect();
+  if (r.top < 0 || r.top > window.innerHeight - 80) element.scrollIntoView({block: 'start'});
+});
+"""
+
+
+def _theme() -> Any:
+    # system and bundled fonts only: nothing is fetched from a font service
+    return gr.themes.Default(
+        primary_hue="indigo",
+        font=[
+            gr.themes.LocalFont("IBM Plex Sans"),
+            "system-ui",
+            "Noto Sans CJK SC",
+            "PingFang SC",
+            "Microsoft YaHei",
+            "sans-serif",
+        ],
+        font_mono=[gr.themes.LocalFont("IBM Plex Mono"), "ui-monospace", "monospace"],
+    )
+
+
+def _article_choices(data_dir: str | Path | None) -> list[tuple[str, str]]:
+    out = []
+    for d in load_catalog(data_dir):
+        name = d.title or d.outlet or d.doc_id
+        if len(name) > 40:
+            name = name[:39] + "…"
+        extra = ", ".join(x for x in (d.outlet if d.title else None, d.date) if x)
+        out.append((f"{name} ({extra})" if extra else name, d.doc_id))
+    return out
+
+
+def build_demo(
+    data_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    model: str | None = None,
+) -> gr.Blocks:
+    """The Gradio app (not launched; see ``launch``)."""
+    where: dict[str, Any] = {"data_dir": data_dir, "index_dir": index_dir, "model": model}
+
+    def on_ask(
+        question: str | None,
+        turns: list[Turn] | None,
+        doc_ids: list[str] | None,
+        langs: list[str] | None,
+        k: float | None,
+    ) -> tuple[str, list[Turn], str]:
+        history = list(turns or [])
+        turn = answer(question, SETTINGS.k if k is None else k, doc_ids, langs, **where)
+        log.info(
+            "question (%s, %d chars): %s", turn.lang, turn.length,
+            f"{len(turn.hits)} passages" if turn.hits else turn.kind,
+        )
+        history = [*history, turn][-MAX_TURNS:]
+        return chat_html(history), history, ""
+
+    def on_open(turns: list[Turn] | None, evt: gr.EventData) -> str:
+        data = getattr(evt, "_data", None)
+        data = data if isinstance(data, dict) else {}
+        history = turns or []
+        target = pick(history, data.get("turn"), data.get("card"), data.get("which"))
+        ti = _as_int(data.get("turn"))
+        lang = history[ti].lang if target is not None and ti is not None else "en"
+        if target is None:
+            return _refusal("That passage is no longer in this conversation; ask again.")
+        try:
+            return source_html(
+                target.doc_id, target.start, target.end, where["data_dir"], lang, target.paragraph
+            )
+        except (QuoteBotError, TypeError) as exc:
+            return _refusal(str(exc))
+        except Exception:
+            log.exception("cannot show %s", target.doc_id)
+            return _refusal(texts(lang)["error"])
+
+    def on_clear() -> tuple[str, list[Turn], str, str]:
+        return chat_html([]), [], SOURCE_PLACEHOLDER, ""
+
+    def ask(question: str, k: int = SETTINGS.k) -> list[dict[str, Any]]:
+        """The passages that answer ``question`` (best first; [] when none does), each a dict
+        with the fields of bot.Hit: text, source_path, start, end, doc_id, title, outlet, date,
+        lang, paragraph, score, citation, heading, match, speaker, quotes, also_in, parallel."""
+        try:
+            hits = retrieve(question, k, **where)
+        except (QuoteBotError, TypeError) as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        except Exception:
+            log.exception("/ask failed")
+            raise gr.Error("internal error while searching", print_exception=False) from None
+        return [h.to_dict() for h in hits]
+
+    with gr.Blocks(title="QuoteBot — cited answers", analytics_enabled=False) as demo:
+        turns = gr.State([])
+        gr.HTML(
+            '<div class="qb-root"><h1 style="margin:0.2rem 0">QuoteBot</h1>'
+            '<p style="margin:0">Verbatim, cited passages from five articles on Robin Li '
+            '(<span lang="zh-Hans">李彦宏</span>) — English · 简体 · 繁體</p></div>',
+            js_on_load=None,
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=340):
+                chat = gr.HTML(
+                    WELCOME, elem_id="qb-chat", js_on_load=CHAT_JS, elem_classes=["qb-root"]
+                )
+                with gr.Row(equal_height=True):
+                    box = gr.Textbox(
+                        placeholder="Ask… / 提问… / 提問…",
+                        show_label=False,
+                        lines=1,
+                        max_lines=4,
+                        autofocus=True,
+                        scale=5,
+                        min_width=200,
+                        elem_id="qb-input",
+                    )
+                    ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=70,
+                                        elem_id="qb-ask")
+                with gr.Row(elem_id="qb-examples"):
+                    example_btns = [
+                        gr.Button(q, size="sm", variant="secondary", min_width=120,
+                                  elem_classes=["qb-example"])
+                        for q in EXAMPLES
+                    ]
+                with gr.Accordion("Filters / 筛选", open=False):
+                    docs = gr.Dropdown(
+                        choices=_article_choices(data_dir),
+                        value=[],
+                        multiselect=True,
+                        label="Articles (none chosen = all)",
+                        elem_id="qb-docs",
+                    )
+                    langs = gr.CheckboxGroup(
+                        choices=[(v, k) for k, v in LANG_NAMES.items()],
+                        value=list(LANG_NAMES),
+                        label="Passage language (none ticked = all)",
+                        elem_id="qb-langs",
+                    )
+                    k_slider = gr.Slider(
+                        1, UI_MAX_K, value=SETTINGS.k, step=1, label="Passages", elem_id="qb-k"
+                    )
+                clear = gr.Button("Clear conversation", size="sm", variant="secondary")
+            with gr.Column(scale=2, min_width=300, elem_id="qb-side"):
+                source = gr.HTML(
+                    SOURCE_PLACEHOLDER, elem_id="qb-source", js_on_load=SOURCE_JS,
+                    elem_classes=["qb-root"],
+                )
+
+        ui_events: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "minimal"}
+        ask_inputs = [box, turns, docs, langs, k_slider]
+        ask_outputs = [chat, turns, box]
+        box.submit(on_ask, ask_inputs, ask_outputs, **ui_events)
+        ask_btn.click(on_ask, ask_inputs, ask_outputs, **ui_events)
+        for btn in example_btns:
+            btn.click(on_ask, [btn, turns, docs, langs, k_slider], ask_outputs, **ui_events)
+        chat.click(on_open, [turns], [source], **ui_events)
+        clear.click(on_clear, None, [chat, turns, source, box], **ui_events)
+        gr.api(ask, api_name="ask")
+    demo.queue(default_concurrency_limit=CONCURRENCY)
+    return demo
+
+
+def launch(
+    demo: gr.Blocks,
+    host: str = "127.0.0.1",
+    port: int | None = 7860,
+    share: bool = False,
+    prevent_thread_lock: bool = False,
+    quiet: bool = False,
+) -> tuple[Any, str, str | None]:
+    """Serve ``demo`` (theme and CSS applied); returns Gradio's (app, local url, share url)."""
+    app, local_url, share_url = demo.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        prevent_thread_lock=prevent_thread_lock,
+        quiet=quiet,
+        show_error=False,
+        ssr_mode=False,
+        theme=_theme(),
+        css=CSS,
+        head=HEAD,
+    )
+    return app, local_url, share_url
+
+
+def warm_up(
+    data_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    model: str | None = None,
+) -> None:
+    """Load the index (building it first if missing) and run one query, so the first
+    question a user asks is answered at full speed."""
+    t0 = time.perf_counter()
+    log.info("loading the index (it is built first if missing; that takes a few minutes)")
+    engine = get_engine(data_dir, index_dir, model)
+    log.info(
+        "index ready: %d passages from %d articles in %.1fs",
+        len(engine.rows), len(engine.docs), time.perf_counter() - t0,
+    )
+    retrieve("open source", 1, data_dir=data_dir, index_dir=index_dir, model=model)
+    log.info("warmed up in %.1fs", time.perf_counter() - t0)
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    data_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    model: str | None = None,
+) -> None:
+    """Load the index, then serve the chat until interrupted (``python app.py``)."""
+    warm_up(data_dir, index_dir, model)
+    demo = build_demo(data_dir, index_dir, model)
+    _, local_url, share_url = launch(demo, host, port, share, prevent_thread_lock=True, quiet=True)
+    log.info("QuoteBot is serving on %s", local_url)
+    if share_url:
+        log.info("public share link: %s", share_url)
+    demo.block_thread()  # until Ctrl+C

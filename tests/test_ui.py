@@ -1,0 +1,541 @@
+"""The web chat: HTML rendering and escaping (unit), the /ask endpoint over gradio_client, and
+the page itself in headless Chromium (real app, real index, real browser)."""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import importlib.util
+import logging
+import re
+import shutil
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import fields, replace
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("gradio")
+
+from bot import ui  # noqa: E402
+from bot.errors import MissingExtraError  # noqa: E402
+from bot.retrieve import retrieve  # noqa: E402
+from bot.settings import REPO_ROOT  # noqa: E402
+from bot.types import Hit, Quote, Report  # noqa: E402
+
+ARTIFACTS = REPO_ROOT / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 60_000
+
+EVIL = (
+    "<script>alert(1)</script><img src=x onerror=alert(2)> "
+    '<a href="javascript:alert(3)">x</a> [click](javascript:alert(4)) **bold** '
+    '"quoted" \'single\' & ${alert(5)} `tick` {{value}}'
+)
+EN_Q = "How many calls does ERNIE serve per day?"
+ZH_Q = "百度为什么不开源?"
+OFF_TOPIC = "What's the weather in Paris tomorrow?"
+NO_ANSWER = {
+    "en": "No passage in these articles answers that.",
+    "zh-Hans": "这些文章中没有回答这个问题的段落。",
+    "zh-Hant": "這些文章中沒有回答這個問題的段落。",
+}
+SAFE_TAGS = {
+    "article", "blockquote", "button", "cite", "details", "div", "em", "h3", "h4", "header",
+    "li", "mark", "ol", "p", "path", "rect", "section", "span", "strong", "summary", "svg", "ul",
+}
+SAFE_ATTRS = {
+    "aria-hidden", "class", "d", "data-card", "data-copy", "data-doc", "data-done",
+    "data-kind", "data-match", "data-para", "data-turn", "data-which", "height", "id", "lang",
+    "open", "role", "rx", "style", "title", "type", "viewbox", "width", "x", "y",
+}
+
+
+class _Collect(HTMLParser):
+    """Tags, attributes and text of an HTML fragment, as a browser's parser sees them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self._stack: list[str] = []
+        self.marked: list[str] = []
+        self.quoted: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._stack:
+            while self._stack.pop() != tag:
+                pass
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if "mark" in self._stack:
+            self.marked.append(data)
+        if "em" in self._stack:
+            self.quoted.append(data)
+
+
+def parse(fragment: str) -> _Collect:
+    p = _Collect()
+    p.feed(fragment)
+    p.close()
+    return p
+
+
+def assert_inert(fragment: str) -> _Collect:
+    """Only our own tags and attributes: no script, image, link, handler or URL anywhere."""
+    p = parse(fragment)
+    for tag, attrs in p.tags:
+        assert tag in SAFE_TAGS, f"unexpected <{tag}> in {fragment[:200]!r}"
+        for name, value in attrs.items():
+            assert name in SAFE_ATTRS, f"unexpected attribute {name}={value!r} on <{tag}>"
+            assert not name.startswith("on")
+        style = attrs.get("style")
+        assert style is None or re.fullmatch(r"width:\d{1,3}%", style), style
+    return p
+
+
+def make_hit(text: str = "plain text", start: int = 1000, **kw: Any) -> Hit:
+    base: dict[str, Any] = dict(
+        text=text, source_path="data/x.txt", start=start, end=start + len(text),
+        doc_id="000_483ad79ec9aeb76f", title="T", outlet="O", date="2024-01-01", lang="en",
+        paragraph=3, score=0.8, citation="T — O, 2024-01-01, ¶3", match="strong",
+    )
+    base.update(kw)
+    return Hit(**base)
+
+
+def source_text(source_path: str) -> str:
+    path = Path(source_path)
+    return (path if path.is_absolute() else REPO_ROOT / path).read_text(encoding="utf-8")
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def test_passage_markup_is_escaped() -> None:
+    report = Report("001_38b38b26fc8d2c4c", EVIL, "en", EVIL, "data/y.txt", 5, 9, 2)
+    hit = make_hit(
+        EVIL, title=EVIL, outlet=EVIL, citation=EVIL, speaker=EVIL, heading=EVIL,
+        quotes=(Quote(EVIL[:10], 1000, 1010, EVIL),), also_in=(report,), parallel=report,
+    )
+    out = ui.card_html(hit, 1, 0, "en")
+    for bad in ("<script", "<img", "<a ", '"javascript:'):
+        assert bad not in out  # (`href=` and `onerror=` do occur, as escaped text)
+    p = assert_inert(out)
+    text = "".join(p.text)
+    assert "<script>alert(1)</script>" in text  # shown as text, verbatim
+    assert "[click](javascript:alert(4))" in text
+    assert "${alert(5)}" in text and "{{value}}" in text
+    copy = [a["data-copy"] for t, a in p.tags if t == "button" and "data-copy" in a]
+    assert copy == [EVIL]  # the copy button carries the citation exactly
+
+
+def test_question_markup_is_escaped() -> None:
+    turn = ui.Turn(question=EVIL, lang="en", message=NO_ANSWER["en"], kind="none", length=len(EVIL))
+    out = ui.chat_html([turn])
+    assert "<script" not in out and "<img" not in out
+    p = assert_inert(out)
+    assert EVIL in "".join(p.text)
+    assert ui.esc("a\x00b\x07c\ud800") == "abc?"  # control characters and lone surrogates
+
+
+def test_long_question_is_elided_and_control_characters_dropped() -> None:
+    question = "x" * 100_000
+    turn = ui.Turn(question[: ui.ECHO_CHARS], "en", message="too long", kind="error",
+                   length=len(question))
+    out = ui.turn_html(turn, 0)
+    assert len(out) < 5_000 and "100000 characters" in out
+    assert "\x00" not in ui.turn_html(replace(turn, question="a\x00b"), 0)
+
+
+def test_quotations_are_emphasized_at_their_offsets() -> None:
+    text = "He said “open source is an IQ tax” and “closed models lead”."
+    s1, s2 = text.index("open"), text.index("closed")
+    hit = make_hit(
+        text,
+        quotes=(
+            Quote("closed models lead", 1000 + s2, 1000 + s2 + 18, "Robin Li"),
+            Quote("open source is an IQ tax", 1000 + s1, 1000 + s1 + 24, None),
+            Quote("overlapping", 1000 + s1 + 3, 1000 + s1 + 10, None),  # skipped
+            Quote("outside", 5, 9, None),  # not in the passage: skipped
+        ),
+    )
+    p = parse(ui.passage_html(hit))
+    assert p.quoted == ["open source is an IQ tax", "closed models lead"]
+    assert "".join(p.text) == text
+    assert [a.get("title") for t, a in p.tags if t == "em"] == [None, "Robin Li"]
+
+
+def test_real_quotations_match_their_source(engine: Any, data_dir: Path, index_dir: Path) -> None:
+    hits = retrieve(ZH_Q, 10, data_dir=data_dir, index_dir=index_dir)
+    quoted = [h for h in hits if h.quotes]
+    assert quoted, "expected a passage with a direct quotation"
+    for hit in quoted:
+        p = parse(ui.passage_html(hit))
+        assert "".join(p.text) == hit.text
+        src = source_text(hit.source_path)
+        assert set(p.quoted) <= {src[q.start:q.end] for q in hit.quotes}
+
+
+def test_lead_in_three_scripts() -> None:
+    hits = [make_hit(doc_id=d) for d in ("a", "b", "b", "c")]
+    assert ui.lead(hits, "en") == "4 passages from 3 articles"
+    assert ui.lead(hits[:1], "en") == "1 passage from 1 article"
+    assert ui.lead(hits, "zh-Hans") == "找到 4 段出处，来自 3 篇文章"
+    assert ui.lead(hits, "zh-Hant") == "找到 4 段出處，來自 3 篇文章"
+    for lang, message in NO_ANSWER.items():
+        assert ui.lead([], lang) == message
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [(OFF_TOPIC, "en"), ("明天巴黎天气怎么样?", "zh-Hans"), ("明天巴黎天氣怎麼樣?", "zh-Hant")],
+)
+def test_no_answer_in_the_question_language(
+    engine: Any, data_dir: Path, index_dir: Path, question: str, lang: str
+) -> None:
+    turn = ui.answer(question, data_dir=data_dir, index_dir=index_dir)
+    assert (turn.kind, turn.lang, turn.message, turn.hits) == ("none", lang, NO_ANSWER[lang], ())
+    p = assert_inert(ui.turn_html(turn, 0))
+    assert NO_ANSWER[lang] in "".join(p.text)
+
+
+def test_answer_with_filters(engine: Any, data_dir: Path, index_dir: Path) -> None:
+    turn = ui.answer("why not open source?", 2.0, None, ["en"], data_dir=data_dir,
+                     index_dir=index_dir)
+    assert turn.kind == "hits" and 1 <= len(turn.hits) <= 2
+    assert {h.lang for h in turn.hits} == {"en"}
+    turn = ui.answer(ZH_Q, 3, [], ["zh-Hans"], data_dir=data_dir, index_dir=index_dir)
+    assert turn.hits and {h.lang for h in turn.hits} == {"zh-Hans"}
+    doc = "002_f6f756fde92d80d7"
+    turn = ui.answer("文心大模型每天调用量是多少?", 3, [doc], None, data_dir=data_dir,
+                     index_dir=index_dir)
+    assert turn.hits and {h.doc_id for h in turn.hits} == {doc}
+    assert any("每天调用量超过6亿" in h.text for h in turn.hits)
+
+
+@pytest.mark.parametrize(
+    ("question", "k", "needle"),
+    [
+        ("", 5, "empty"),
+        ("  \n\t ", 5, "empty"),
+        ("\x00\x01\x02", 5, "empty"),
+        ("x" * 100_000, 5, "limit"),
+        (None, 5, "must be a str"),
+        ("open source", 0, "out of range"),
+        ("open source", "five", "k must be an int"),
+    ],
+)
+def test_bad_input_gets_a_message(
+    engine: Any, data_dir: Path, index_dir: Path, question: Any, k: Any, needle: str
+) -> None:
+    turn = ui.answer(question, k, data_dir=data_dir, index_dir=index_dir)
+    assert turn.kind == "error" and turn.message and needle in turn.message
+    assert "Traceback" not in ui.turn_html(turn, 0)
+
+
+def test_unexpected_errors_are_logged_not_shown(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> list[Hit]:
+        raise RuntimeError("secret internals at /srv/x.py line 3")
+
+    monkeypatch.setattr(ui, "retrieve", broken)
+    with caplog.at_level(logging.ERROR, logger="bot.ui"):
+        turn = ui.answer("为什么不开源")
+    assert turn.kind == "error" and turn.message == "检索时出错，请重试。"
+    assert "secret" not in ui.turn_html(turn, 0)
+    assert "secret internals" in caplog.text
+
+
+# -- source viewer ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "doc_id",
+    ["../../etc/passwd", "/etc/passwd", "..%2F..%2Fetc%2Fpasswd", "data/catalog.json", "..",
+     "", "000_483ad79ec9aeb76f/../../x", "x..", "C:\\Windows\\win.ini", "~root", "a b", None,
+     123, ["000"]],
+)
+def test_source_viewer_refuses_paths(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path, doc_id: Any
+) -> None:
+    opened: list[str] = []
+    me = threading.get_ident()  # (other threads' files are not this test's business)
+
+    def spy(name: str) -> Any:
+        real = getattr(Path, name)
+
+        def wrapper(self: Path, *args: Any, **kwargs: Any) -> Any:
+            if threading.get_ident() == me:
+                opened.append(str(self))
+            return real(self, *args, **kwargs)
+
+        return wrapper
+
+    real_open = builtins.open
+
+    def open_spy(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() == me:
+            opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    for name in ("read_text", "read_bytes", "open"):
+        monkeypatch.setattr(Path, name, spy(name))
+    monkeypatch.setattr(builtins, "open", open_spy)
+    monkeypatch.setattr(ui, "article", lambda *a, **k: pytest.fail("article() was called"))
+    out = ui.source_html(doc_id, 0, 10, data_dir)
+    monkeypatch.undo()
+    assert "qb-source-error" in out and "Only the catalogued articles" in out
+    assert opened == []
+    assert_inert(out)
+
+
+def test_source_viewer_refuses_unknown_ids(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    monkeypatch.setattr(ui, "article", lambda *a, **k: pytest.fail("article() was called"))
+    out = ui.source_html("999_<b>nope</b>", 0, 10, data_dir)
+    assert "qb-source-error" in out and "<b>" not in out
+    for doc_id in ("999_nope", "catalog.json", "000_483ad79ec9aeb76f.txt"):
+        out = ui.source_html(doc_id, 0, 10, data_dir)
+        assert "qb-source-error" in out and doc_id in out and "in the catalog" in out
+
+
+def test_source_viewer_highlights_the_passage(
+    engine: Any, data_dir: Path, index_dir: Path
+) -> None:
+    for question in (EN_Q, ZH_Q, "為什麼百度強調智能體?"):
+        hit = retrieve(question, 1, data_dir=data_dir, index_dir=index_dir)[0]
+        out = ui.source_html(hit.doc_id, hit.start, hit.end, data_dir, "en", hit.paragraph)
+        p = assert_inert(out)
+        assert "".join(p.marked) == hit.text
+        paras = [a.get("data-para") for t, a in p.tags if a.get("class") == "qb-para"]
+        assert str(hit.paragraph) in paras
+        assert f"¶{hit.paragraph}" in "".join(p.text)
+
+
+def test_pick_only_follows_references_into_the_session() -> None:
+    report = Report("001_38b38b26fc8d2c4c", "c", "en", "t", "data/y.txt", 5, 9, 2)
+    hit = make_hit(also_in=(report,), parallel=report)
+    turns = [ui.Turn("q", "en", hits=(hit,))]
+    assert ui.pick(turns, 0, 1, "hit") is hit
+    assert ui.pick(turns, "0", 1.0, None) is hit
+    assert ui.pick(turns, 0, 1, "also:0") is report
+    assert ui.pick(turns, 0, 1, "parallel") is report
+    for ref in [(1, 1, "hit"), (0, 0, "hit"), (0, 2, "hit"), (-1, 1, "hit"), (0, 1, "also:1"),
+                (0, 1, "also:x"), (0, 1, "../../etc/passwd"), (True, 1, "hit"),
+                ("0; rm", 1, "hit"), (None, None, None), (0.5, 1, "hit")]:
+        assert ui.pick(turns, *ref) is None, ref
+
+
+# -- packaging ----------------------------------------------------------------------------------
+
+
+def test_missing_gradio_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "gradio", None)  # makes `import gradio` fail
+    monkeypatch.delitem(sys.modules, "bot.ui")
+    with pytest.raises(MissingExtraError, match=re.escape("pip install 'quotebot[ui]'")):
+        importlib.import_module("bot.ui")
+
+
+def _load_app() -> Any:
+    spec = importlib.util.spec_from_file_location("quotebot_app", REPO_ROOT / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_app_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _load_app()
+    args = app.parse_args([])
+    assert (args.host, args.port, args.share, args.data, args.index, args.model) == (
+        "127.0.0.1", 7860, False, None, None, None,
+    )
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(ui, "serve", lambda *a: calls.append(a))
+    assert app.main(["--host", "0.0.0.0", "--port", "8080", "--share", "--data", "d",
+                     "--index", "i", "--model", "m"]) == 0
+    assert calls == [("0.0.0.0", 8080, True, Path("d"), Path("i"), "m")]
+
+
+# -- the running app ----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(data_dir: Path, index_dir: Path) -> Iterator[str]:
+    ui.warm_up(data_dir, index_dir)
+    demo = ui.build_demo(data_dir, index_dir)
+    _, url, _ = ui.launch(demo, "127.0.0.1", _free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+def test_ask_endpoint(server: str, data_dir: Path, index_dir: Path) -> None:
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(server, verbose=False)
+    keys = {f.name for f in fields(Hit)}
+    for question in (EN_Q, ZH_Q):
+        result = client.predict(question, api_name="/ask")
+        assert isinstance(result, list) and result
+        for item in result:
+            assert isinstance(item, dict) and set(item) == keys
+            assert source_text(item["source_path"])[item["start"]:item["end"]] == item["text"]
+        expected = retrieve(question, data_dir=data_dir, index_dir=index_dir)
+        assert [(r["doc_id"], r["start"], r["end"]) for r in result] == [
+            (h.doc_id, h.start, h.end) for h in expected
+        ]
+    assert any("每天调用量超过6亿" in r["text"] for r in client.predict(EN_Q, api_name="/ask"))
+    assert len(client.predict(ZH_Q, 2, api_name="/ask")) == 2
+    assert client.predict(OFF_TOPIC, api_name="/ask") == []
+    for bad, needle in (("   ", "empty"), ("x" * 100_000, "limit")):
+        with pytest.raises(AppError, match=needle):
+            client.predict(bad, api_name="/ask")
+    # several requests at once are all served
+    jobs = [client.submit(q, 3, api_name="/ask") for q in (EN_Q, ZH_Q, EN_Q, ZH_Q)]
+    assert all(len(job.result(timeout=60)) == 3 for job in jobs)
+    client.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_chat_in_a_browser(server: str, data_dir: Path, index_dir: Path) -> None:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("no chromium on PATH (Debian package `chromium`; the test never downloads one)")
+    from playwright.sync_api import sync_playwright
+
+    en_hits = retrieve(EN_Q, data_dir=data_dir, index_dir=index_dir)
+    zh_hits = retrieve(ZH_Q, data_dir=data_dir, index_dir=index_dir)
+    ernie = next((h for h in en_hits if "每天调用量超过6亿" in h.text), None)
+    assert ernie is not None, f"retrieve no longer finds the ERNIE figure: {en_hits}"
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, timeout=WAIT_MS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+            page = context.new_page()
+            page.set_default_timeout(WAIT_MS)
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(server, timeout=WAIT_MS)
+            box = page.locator("#qb-input textarea")
+            box.wait_for()
+
+            def ask(question: str, n: int) -> Any:
+                box.fill(question)
+                box.press("Enter")
+                page.wait_for_function(
+                    f"document.querySelectorAll('#qb-chat .qb-turn').length === {n}",
+                    timeout=WAIT_MS,
+                )
+                return page.locator("#qb-chat .qb-turn").nth(n - 1)
+
+            # English question: lead, cards, the expected passage with its citation
+            turn = ask(EN_Q, 1)
+            assert turn.locator(".qb-lead").inner_text() == ui.lead(en_hits, "en")
+            cards = turn.locator(".qb-card")
+            assert cards.count() == len(en_hits)
+            i = en_hits.index(ernie)
+            card = cards.nth(i)
+            assert squash(card.locator(".qb-text").first.inner_text()) == squash(ernie.text)
+            assert card.locator(".qb-cite").inner_text() == ernie.citation
+            assert card.locator(".qb-match").get_attribute("data-match") == ernie.match
+
+            # Chinese question: Chinese lead, the same passages retrieve gives
+            turn = ask(ZH_Q, 2)
+            assert turn.locator(".qb-lead").inner_text() == ui.lead(zh_hits, "zh-Hans")
+            texts = [squash(t) for t in turn.locator(".qb-card > .qb-text").all_inner_texts()]
+            assert texts == [squash(h.text) for h in zh_hits]
+
+            # the citation is copied to the clipboard
+            copy = cards.nth(i).locator("button.qb-copy")
+            copy.click()
+            page.wait_for_function(
+                "() => document.querySelector('#qb-chat button.qb-copied') !== null",
+                timeout=WAIT_MS,
+            )
+            assert page.evaluate("navigator.clipboard.readText()") == ernie.citation
+
+            # the passage in its article, highlighted
+            cards.nth(i).locator("button.qb-open:not(.qb-link)").click()
+            mark = page.locator("#qb-source mark.qb-hl")
+            mark.wait_for()
+            assert squash(mark.inner_text()) == squash(ernie.text)
+            assert page.locator("#qb-source .qb-source").get_attribute("data-doc") == ernie.doc_id
+            page.screenshot(path=str(ARTIFACTS / "ui-desktop.png"))
+
+            # off-topic: the plain no-answer message
+            turn = ask(OFF_TOPIC, 3)
+            assert turn.locator(".qb-none").inner_text() == NO_ANSWER["en"]
+
+            # markup in a question is shown as text and runs nothing
+            evil = "<script>alert(1)</script><img src=x onerror=alert(2)> ${alert(3)} {{value}}"
+            turn = ask(evil, 4)
+            assert turn.locator(".qb-qtext").inner_text() == evil
+            page.wait_for_timeout(1000)
+            assert dialogs == []
+            assert page.locator("#qb-chat img, #qb-chat script").count() == 0
+
+            # an example question asks itself; traditional Chinese gets a traditional lead
+            page.get_by_role("button", name="為什麼百度強調智能體?").click()
+            page.wait_for_function(
+                "document.querySelectorAll('#qb-chat .qb-turn').length === 5", timeout=WAIT_MS
+            )
+            lead = page.locator("#qb-chat .qb-turn").nth(4).locator(".qb-lead").inner_text()
+            assert lead.startswith("找到") and "出處" in lead
+
+            # phone width: nothing wider than the screen, the passage text still legible
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.wait_for_timeout(500)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            size = page.locator("#qb-chat .qb-card .qb-text").first.evaluate(
+                "e => parseFloat(getComputedStyle(e).fontSize)"
+            )
+            assert size >= 14
+            page.screenshot(path=str(ARTIFACTS / "ui-phone.png"))
+            zh_turn = page.locator("#qb-chat .qb-turn").nth(1)
+            zh_turn.locator("button.qb-open:not(.qb-link)").first.click()
+            page.locator("#qb-source mark.qb-hl").wait_for()
+            assert squash(page.locator("#qb-source mark.qb-hl").inner_text()) == squash(
+                zh_hits[0].text
+            )
+            page.screenshot(path=str(ARTIFACTS / "ui-phone-source.png"))
+            assert dialogs == []
+        finally:
+            browser.close()
