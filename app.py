@@ -1,5 +1,6 @@
 """QuoteBot web chat: ``python app.py [--host H] [--port P] [--share] [--data D] [--index I]
-[--model M]``. The index is loaded (built first if missing) before the server starts."""
+[--model M] [--upload | --no-upload]``. The index is loaded (built first if missing) before
+the server starts."""
 
 from __future__ import annotations
 
@@ -21,22 +22,31 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--index", type=Path, default=None, help="index directory (default: index/)")
     ap.add_argument("--model", default=None,
                     help="sentence-transformers model id or folder (default: bundled e5-small)")
+    ap.add_argument("--upload", action=argparse.BooleanOptionalAction, default=None,
+                    help="show the control that adds articles to data/ and the index "
+                    "(default: only when serving on a loopback address without --share)")
     return ap.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.INFO)  # bm25s sets DEBUG on its own logger
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[handler],
     )
     for noisy in ("httpx", "faiss.loader"):  # a line per request / per CPU feature probed
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from bot.errors import MissingExtraError, QuoteBotError
 
     try:
-        from bot.ui import serve
+        from bot.ui import serve, upload_is_safe
 
-        serve(args.host, args.port, args.share, args.data, args.index, args.model)
+        upload = args.upload
+        if upload is None:  # anyone who can reach the page could write into data/
+            upload = upload_is_safe(args.host, args.share)
+        serve(args.host, args.port, args.share, args.data, args.index, args.model, upload)
     except (MissingExtraError, QuoteBotError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

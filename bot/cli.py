@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +24,16 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other error of the CLI."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    ap = argparse.ArgumentParser(prog="quotebot", description=__doc__)
+    ap = _Parser(prog="quotebot", description=__doc__)
     ap.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
@@ -90,6 +99,10 @@ def _interactive(args: argparse.Namespace) -> int:
     from .errors import QuoteBotError
 
     print("Ask a question (English, 简体, 繁體); an empty line or Ctrl-D quits.")
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        # bytes that are not UTF-8 become lone surrogates, which the question cleaner drops
+        # (as for command-line arguments), instead of ending the session with a traceback
+        sys.stdin.reconfigure(errors="surrogateescape")
     while True:
         try:
             line = input("? ")
@@ -106,9 +119,12 @@ def _interactive(args: argparse.Namespace) -> int:
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
     args = parser().parse_args(argv)
+    level = logging.INFO if args.verbose else logging.WARNING
+    # the handler has the level too: some libraries (bm25s) set DEBUG on their own logger
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler]
     )
     if args.cmd == "build":
         from .indexing import build_index
@@ -161,8 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return run(argv)
-    except (QuoteBotError, TypeError, ImportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (QuoteBotError, TypeError, ImportError, OSError) as exc:
+        message = " ".join(str(exc).splitlines())
+        print(f"error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

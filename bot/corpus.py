@@ -120,9 +120,13 @@ def get_doc(doc_id: str, data_dir: str | Path | None = None) -> DocInfo:
 def corpus_hash(data_dir: str | Path | None = None) -> str:
     """sha256 over the catalog and every catalogued file's bytes: changes when anything does."""
     root = resolve_data_dir(data_dir)
+    docs = load_catalog(root)  # CorpusError when there is no usable catalog
     h = hashlib.sha256()
-    h.update((root / CATALOG_NAME).read_bytes())
-    for doc in load_catalog(root):
+    try:
+        h.update((root / CATALOG_NAME).read_bytes())
+    except OSError as exc:
+        raise CorpusError(f"cannot read {root / CATALOG_NAME}: {exc}") from exc
+    for doc in docs:
         try:
             data = doc.path.read_bytes()
         except OSError as exc:

@@ -119,6 +119,7 @@ def build_index(
     data = resolve_data_dir(data_dir)
     target = resolve_index_dir(index_dir)
     with store.build_lock(target):
+        store.remove_leftovers(target)  # of builds that were killed
         passages = corpus_passages(data, settings)
         if not passages:
             from .errors import CorpusError

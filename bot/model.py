@@ -714,10 +714,15 @@ class Encoder:
         """Embed passages to index (e5 models get the ``passage: `` prefix)."""
         return self._encode(texts, PASSAGE_PREFIX, show_progress=show_progress)
 
-    def _encode(self, texts: Sequence[str], prefix: str, *, show_progress: bool) -> np.ndarray:
+    @staticmethod
+    def _checked(texts: Sequence[str]) -> int:
+        """The number of texts; raises InvalidArgumentTypeError unless a list of str."""
         if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
             raise InvalidArgumentTypeError("texts must be a list of str")
-        if not texts:
+        return len(texts)
+
+    def _encode(self, texts: Sequence[str], prefix: str, *, show_progress: bool) -> np.ndarray:
+        if not self._checked(texts):
             return np.zeros((0, self.dim), dtype=np.float32)
         inputs = [prefix + t for t in texts] if self.e5_prefixes else list(texts)
         with self._lock:

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidArgumentTypeError, ModelError
+from .errors import ModelError
 from .model import Encoder
 from .settings import DEFAULT_MODEL, cache_dir
 
@@ -307,24 +307,10 @@ class OnnxEncoder(Encoder):
             return load_encoder(self.model_id, reference=True).model
         raise AttributeError(name)
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed search queries (with the ``query: `` prefix)."""
-        from .model import QUERY_PREFIX
-
-        return self._encode(texts, QUERY_PREFIX, show_progress=False)
-
-    def encode_passages(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        """Embed passages to index (with the ``passage: `` prefix)."""
-        from .model import PASSAGE_PREFIX
-
-        return self._encode(texts, PASSAGE_PREFIX, show_progress=show_progress)
-
     def _encode(self, texts: Sequence[str], prefix: str, *, show_progress: bool) -> np.ndarray:
         from .model import BATCH_SIZE
 
-        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
-            raise InvalidArgumentTypeError("texts must be a list of str")
-        if not texts:
+        if not self._checked(texts):
             return np.zeros((0, self.dim), dtype=np.float32)
         encs = self.tokenizer.encode_batch([prefix + t for t in texts])
         lengths = np.array([len(e.ids) for e in encs])

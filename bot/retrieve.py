@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import store
-from .corpus import DocInfo, corpus_hash, load_catalog, resolve_data_dir
+from .corpus import LANGS, DocInfo, corpus_hash, load_catalog, resolve_data_dir
 from .errors import InvalidArgumentTypeError, InvalidQueryError
 from .format import citation, match_label
 from .indexing import build_index, pipeline_version, resolve_index_dir
@@ -40,7 +40,8 @@ def clean_query(query: object, settings: Settings = SETTINGS) -> str:
     text = query.encode("utf-8", "ignore").decode("utf-8") if _has_surrogate(query) else query
     text = _CONTROL.sub(" ", text)
     text = " ".join(unicodedata.normalize("NFC", text).split())
-    if not text:
+    # a question of invisible format characters only (BOM, zero-width space) is empty too
+    if all(unicodedata.category(c) == "Cf" for c in text):
         raise InvalidQueryError("the question is empty; type a question (1 to "
                                 f"{settings.max_query_chars} characters)")
     if len(text) > settings.max_query_chars:
@@ -369,15 +370,47 @@ def retrieve(
     """
     text = clean_query(query)
     k = check_k(k)
-    if min_score is not None and not isinstance(min_score, int | float):
-        raise InvalidArgumentTypeError(
-            f"min_score must be a number, got {type(min_score).__name__}"
-        )
-    for name, value in (("langs", langs), ("doc_ids", doc_ids)):
-        if isinstance(value, str):
-            raise InvalidArgumentTypeError(f"{name} must be a list of strings, not one string")
+    if min_score is not None:
+        if isinstance(min_score, bool) or not isinstance(min_score, int | float | np.floating):
+            raise InvalidArgumentTypeError(
+                f"min_score must be a number, got {type(min_score).__name__}"
+            )
+        if not np.isfinite(min_score):
+            raise InvalidQueryError(f"min_score must be a finite number (0..1), got {min_score}")
+    for name, path in (("data_dir", data_dir), ("index_dir", index_dir)):
+        if path is not None and not isinstance(path, str | Path):
+            raise InvalidArgumentTypeError(
+                f"{name} must be a path (str or Path) or None, got {type(path).__name__}"
+            )
+    for name, value in (("model", model), ("speaker", speaker)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidArgumentTypeError(
+                f"{name} must be a str or None, got {type(value).__name__}"
+            )
+    lang_list = _str_list("langs", langs)
+    if lang_list is not None and not set(lang_list) <= set(LANGS):
+        bad = sorted(set(lang_list) - set(LANGS))
+        raise InvalidQueryError(f"unknown language {bad[0]!r} in langs; use one of {LANGS}")
+    doc_list = _str_list("doc_ids", doc_ids)
     engine = get_engine(data_dir, index_dir, model)
-    return engine.search(text, k, min_score, speaker, langs, doc_ids)
+    return engine.search(text, k, min_score, speaker, lang_list, doc_list)
+
+
+def _str_list(name: str, value: object) -> list[str] | None:
+    """``value`` (None or an iterable of str) as a list; InvalidArgumentTypeError otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidArgumentTypeError(
+            f"{name} must be a list of strings or None, got {type(value).__name__}"
+        )
+    items = list(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidArgumentTypeError(
+                f"{name} must be a list of strings; it holds a {type(item).__name__}"
+            )
+    return items
 
 
 def evidence_for(query: str, engine: Engine) -> dict[str, Any]:

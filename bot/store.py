@@ -7,9 +7,10 @@ Layout of an index directory:
   background.faiss  vectors of off-topic text (what abstention compares against)
 
 A build writes a sibling temporary directory and swaps it in with one atomic rename
-(``renameat2(RENAME_EXCHANGE)`` where the kernel has it), so readers see the old index or
-the new one, never a mix; a killed build leaves only a temporary directory that no loader
-ever reads.
+(``renameat2(RENAME_EXCHANGE)`` where the kernel has it), so the directory holds the old index
+or the new one, never a mix; a loader that was reading while a swap happened reads again
+(``load``). A killed build leaves only a temporary directory that no loader ever reads and
+the next build of that index removes (``remove_leftovers``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import fcntl
+import glob
 import hashlib
 import json
 import logging
@@ -168,6 +170,24 @@ def save(
     return manifest
 
 
+def remove_leftovers(index_dir: Path) -> None:
+    """Delete what builds of ``index_dir`` that died (``kill -9``, power loss) left beside it.
+
+    Call with ``build_lock(index_dir)`` held: then no live build of this index has a
+    temporary directory. Loaders never read these; this only frees the space.
+    """
+    index_dir = Path(index_dir)
+    name = glob.escape(index_dir.name)
+    stale = list(index_dir.parent.glob(f".{name}.tmp-*"))
+    old = index_dir.with_name(f".{index_dir.name}.old")
+    if (index_dir / MANIFEST).is_file() and old.exists():
+        stale.append(old)
+    for path in stale:
+        if path.is_dir() and not path.is_symlink():
+            log.info("removing %s, left by a build that did not finish", path)
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def exists(index_dir: Path) -> bool:
     """Whether ``index_dir`` holds an index (or a recoverable previous one)."""
     _recover(index_dir)
@@ -187,23 +207,70 @@ def read_manifest(index_dir: Path, hint: str) -> Manifest:
     path = Path(index_dir) / MANIFEST
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return Manifest(**raw)
+        manifest = Manifest(**raw)
     except FileNotFoundError as exc:
         raise IndexCorruptError(
             f"no index at {index_dir} (missing {MANIFEST}); build it: {hint}"
         ) from exc
     except (OSError, ValueError, TypeError) as exc:
         raise IndexCorruptError(f"{path} is unreadable ({exc}); rebuild: {hint}") from exc
+    checksums = manifest.checksums
+    if not (
+        isinstance(checksums, dict)
+        and all(isinstance(v, str) for v in checksums.values())
+        and isinstance(manifest.dim, int)
+        and isinstance(manifest.passage_count, int)
+    ):
+        raise IndexCorruptError(f"{path} has fields of the wrong type; rebuild: {hint}")
+    return manifest
+
+
+#: The files an index may have; a manifest naming anything else is refused (no path games).
+INDEX_FILES = (VECTORS, PASSAGES, BACKGROUND)
+#: Fields every row of ``passages.jsonl`` has.
+ROW_FIELDS = ("text", "start", "end", "doc_id", "lang", "paragraph")
+_LOAD_ATTEMPTS = 3
+
+
+def _dir_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def load(
     index_dir: Path, expect: dict[str, Any], hint: str
 ) -> tuple[Manifest, Any, list[dict[str, Any]]]:
-    """Load and verify an index; ``expect`` maps manifest fields to required values."""
-    import faiss
+    """Load and verify an index; ``expect`` maps manifest fields to required values.
 
+    A build swaps a whole new directory in (see ``save``); files are never changed in place.
+    So when the directory is the same one before and after reading, everything read belongs
+    to one index; when a build swapped in another one meanwhile, it is read again.
+    """
     index_dir = Path(index_dir)
-    _recover(index_dir)
+    for _ in range(_LOAD_ATTEMPTS):
+        _recover(index_dir)
+        before = _dir_id(index_dir)
+        try:
+            result = _load_once(index_dir, expect, hint)
+        except (IndexCorruptError, IndexMismatchError):
+            if _dir_id(index_dir) != before:
+                log.info("index at %s was replaced while being read; reading it again", index_dir)
+                continue
+            raise
+        if _dir_id(index_dir) == before:
+            return result
+    raise IndexCorruptError(
+        f"index at {index_dir} kept being replaced while it was read (builds running?); "
+        "try again when they are done"
+    )
+
+
+def _load_once(
+    index_dir: Path, expect: dict[str, Any], hint: str
+) -> tuple[Manifest, Any, list[dict[str, Any]]]:
     manifest = read_manifest(index_dir, hint)
     if manifest.format_version != FORMAT_VERSION:
         raise IndexMismatchError(
@@ -217,6 +284,17 @@ def load(
                 f"index at {index_dir} was built with {key}={have!r} but {want!r} is needed; "
                 f"rebuild: {hint}"
             )
+    # every file is covered by a checksum (a file damaged in the middle still parses)
+    unknown = sorted(set(manifest.checksums) - set(INDEX_FILES))
+    unlisted = [
+        name for name in INDEX_FILES
+        if name not in manifest.checksums and (name != BACKGROUND or (index_dir / name).exists())
+    ]
+    if unknown or unlisted:
+        raise IndexCorruptError(
+            f"{index_dir / MANIFEST} does not list the index files' checksums "
+            f"(unknown: {unknown}, missing: {unlisted}); rebuild: {hint}"
+        )
     for name, digest in manifest.checksums.items():
         path = index_dir / name
         if not path.is_file() or _sha256(path) != digest:
@@ -224,12 +302,7 @@ def load(
                 f"{path} is missing or does not match its checksum (truncated or modified); "
                 f"rebuild: {hint}"
             )
-    try:
-        vectors = faiss.read_index(str(index_dir / VECTORS))
-    except RuntimeError as exc:
-        raise IndexCorruptError(
-            f"cannot read {index_dir / VECTORS}: {exc}; rebuild: {hint}"
-        ) from exc
+    vectors = _read_faiss(index_dir / VECTORS, hint)
     rows = read_rows(index_dir, hint)
     if not (len(rows) == manifest.passage_count == vectors.ntotal) or vectors.d != manifest.dim:
         raise IndexCorruptError(
@@ -237,22 +310,44 @@ def load(
             f"vectors of dim {vectors.d}, manifest says {manifest.passage_count} x {manifest.dim}; "
             f"rebuild: {hint}"
         )
+    if BACKGROUND in manifest.checksums:
+        background = _read_faiss(index_dir / BACKGROUND, hint)
+        if background.d != manifest.dim:
+            raise IndexCorruptError(
+                f"{index_dir / BACKGROUND} holds {background.d}-d vectors, the index "
+                f"{manifest.dim}-d; rebuild: {hint}"
+            )
     return manifest, vectors, rows
 
 
+def _read_faiss(path: Path, hint: str) -> Any:
+    import faiss
+
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError as exc:
+        raise IndexCorruptError(f"cannot read {path}: {exc}; rebuild: {hint}") from exc
+
+
 def read_rows(index_dir: Path, hint: str = "") -> list[dict[str, Any]]:
-    """The rows of ``passages.jsonl``; IndexCorruptError on a line that is not JSON."""
+    """The rows of ``passages.jsonl``; IndexCorruptError on a line that is not a passage."""
     rows: list[dict[str, Any]] = []
     path = Path(index_dir) / PASSAGES
     try:
         with open(path, encoding="utf-8") as fh:
             for n, line in enumerate(fh, 1):
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise IndexCorruptError(
                         f"{path} line {n} is not JSON; rebuild: {hint}"
                     ) from exc
+                if not isinstance(row, dict) or any(f not in row for f in ROW_FIELDS):
+                    raise IndexCorruptError(
+                        f"{path} line {n} is not a passage (needs {', '.join(ROW_FIELDS)}); "
+                        f"rebuild: {hint}"
+                    )
+                rows.append(row)
     except (OSError, UnicodeDecodeError) as exc:
         raise IndexCorruptError(f"cannot read {path} ({exc}); rebuild: {hint}") from exc
     return rows

@@ -30,6 +30,7 @@ except ImportError as exc:  # pragma: no cover - exercised with gradio hidden fr
 
 from .corpus import DocInfo, load_catalog
 from .format import LANG_NAMES
+from .ingest import FORMATS, add_document
 from .passages import article, detect_lang
 from .retrieve import get_engine, retrieve
 from .settings import SETTINGS
@@ -244,9 +245,14 @@ _ICON_DOC = (
 )
 
 
-def _cite_html(citation: str, t: dict[str, str]) -> str:
+def _cite_html(citation: str, t: dict[str, str], date: str | None = None) -> str:
+    # the date is kept on one line ("2024-" / "09-24" across two lines reads as broken)
+    shown = esc(citation)
+    if date and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date) and date in shown:
+        a, _, b = shown.partition(date)
+        shown = f'{a}<span class="qb-nowrap">{date}</span>{b}'
     return (
-        f'<div class="qb-cite-row"><cite class="qb-cite">{esc(citation)}</cite>'
+        f'<div class="qb-cite-row"><cite class="qb-cite">{shown}</cite>'
         f'<button type="button" class="qb-copy" data-copy="{esc(citation)}" '
         f'data-done="{esc(t["copied"])}" title="{esc(t["copy"])}">{_ICON_COPY}'
         f'<span class="qb-copy-label">{esc(t["copy_short"])}</span></button></div>'
@@ -280,7 +286,7 @@ def card_html(hit: Hit, n: int, turn: int, lang: str) -> str:
             f'<div class="qb-speaker">{esc(t["speaker"])}: '
             f'<span class="qb-who">{esc(hit.speaker)}</span></div>'
         )
-    parts.append(_cite_html(citation, t))
+    parts.append(_cite_html(citation, t, hit.date))
     if hit.also_in:
         items = "".join(
             f'<li><span lang="{esc(r.lang)}">{esc(r.citation)}</span> '
@@ -333,8 +339,8 @@ def turn_html(turn: Turn, index: int) -> str:
 
 WELCOME = (
     '<div class="qb-empty"><p><strong>QuoteBot</strong> answers with verbatim, cited passages '
-    "from five news articles on Robin Li (李彦宏) and large models: open vs closed source, "
-    "AI start-ups, agents.</p>"
+    "from the articles in its catalog: five news articles on Robin Li (李彦宏) and large "
+    "models (open vs closed source, AI start-ups, agents), and any you add.</p>"
     '<p lang="zh-Hans">用中文或英文提问，回答都是原文段落，附出处。</p>'
     '<p lang="zh-Hant">可用繁體中文提問。</p></div>'
 )
@@ -389,7 +395,9 @@ def source_html(
     if meta:
         parts.append(f'<p class="qb-src-meta">{esc(meta)}</p>')
     if paragraph is not None:
-        note = t["highlighted"].format(p=paragraph, s=start, e=end, path=art.source_path)
+        # the stored text's file name: offsets refer to it; the server's directories stay private
+        name = Path(art.source_path).name
+        note = t["highlighted"].format(p=paragraph, s=start, e=end, path=name)
         parts.append(f'<p class="qb-src-note" lang="{esc(lang)}">{esc(note)}</p>')
     parts.append('</header><div class="qb-doc">')
     for block in art.blocks:
@@ -448,6 +456,127 @@ def pick(turns: Sequence[Turn], turn: object, card: object, which: object) -> Hi
     return None
 
 
+# -- adding an article -------------------------------------------------------------------------
+
+#: Longest metadata field accepted from the upload form (a title, an outlet, a URL).
+MAX_FIELD_CHARS = 500
+#: The "language" choice of the upload form that leaves it to detection.
+DETECT_LANG = "auto"
+UPLOAD_HINT = (
+    f"Add an article ({', '.join(FORMATS)}; one file at a time). Outlet, date and title are "
+    "taken from the document when it has them; fields filled in here win; nothing is invented."
+)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What an upload did: ``ok`` (added, or already there) and a message for the user."""
+
+    ok: bool
+    message: str
+    doc_id: str | None = None
+    added: bool = False
+
+
+def _upload_path(file: object) -> Path | None:
+    """The server-side path of what ``gr.File`` handed over (a path, or a file-like object)."""
+    if isinstance(file, Path):
+        return file
+    if isinstance(file, str):
+        return Path(file) if file.strip() else None
+    name = getattr(file, "path", None) or getattr(file, "name", None)
+    return Path(name) if isinstance(name, str) and name else None
+
+
+def _field(name: str, value: object) -> str | None:
+    """A metadata field of the form: None when blank; QuoteBotError when absurd."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise QuoteBotError(f"{name} must be text")
+    text = " ".join(_CONTROL.sub(" ", value).split())
+    if len(text) > MAX_FIELD_CHARS:
+        raise QuoteBotError(f"{name} is too long (at most {MAX_FIELD_CHARS} characters)")
+    return text or None
+
+
+def add_upload(
+    file: object,
+    *,
+    title: object = None,
+    outlet: object = None,
+    date: object = None,
+    url: object = None,
+    lang: object = None,
+    data_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    model: str | None = None,
+    progress: Any = None,
+) -> Upload:
+    """Add one uploaded file to the catalog and the index (``bot.ingest.add_document``, as
+    ``python -m bot add`` does) and load the updated index; never raises.
+
+    ``progress(fraction, message)`` follows the steps. A file that cannot be added gets a
+    message saying why, and then nothing has changed (ingest's all-or-nothing).
+    """
+
+    def step(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(fraction, message)
+
+    path = _upload_path(file)
+    if path is None:
+        return Upload(False, f"Choose a file to add first ({', '.join(FORMATS)}).")
+    try:
+        language = _field("language", lang)
+        result = add_document(
+            path,
+            data_dir=data_dir,
+            index_dir=index_dir,
+            model=model,
+            title=_field("title", title),
+            outlet=_field("outlet", outlet),
+            date=_field("date", date),
+            url=_field("url", url),
+            lang=None if language in (None, DETECT_LANG) else language,
+            progress=lambda f, m: step(0.9 * f, m),
+        )
+    except (QuoteBotError, MissingExtraError) as exc:
+        return Upload(False, str(exc))
+    except Exception:
+        log.exception("adding %s failed", path.name)
+        return Upload(False, f"{path.name}: something went wrong while adding it; nothing was "
+                             "changed. Please try again.")
+    message = result.message
+    if result.added:
+        if result.index_passages is not None:
+            message += (
+                f". Index updated: {result.index_passages} passages, "
+                f"{result.encoded} newly encoded."
+            )
+        for warning in result.warnings:
+            message += f" Warning: {warning}."
+        step(0.95, "loading the updated index")
+        try:
+            get_engine(data_dir, index_dir, model)  # the next question is answered at speed
+        except QuoteBotError as exc:
+            message += f" The updated index could not be loaded: {exc}"
+            return Upload(False, message, result.doc_id, result.added)
+    step(1.0, "done")
+    log.info("upload: %s", message)
+    return Upload(True, message, result.doc_id, result.added)
+
+
+def upload_html(upload: Upload | None) -> str:
+    """The upload's outcome, escaped (empty before anything was uploaded)."""
+    if upload is None:
+        return ""
+    cls = "qb-upload-ok" if upload.ok else "qb-upload-error"
+    role = "status" if upload.ok else "alert"
+    doc = f' data-doc="{esc(upload.doc_id)}"' if upload.doc_id else ""
+    return f'<div class="qb-upload {cls}" role="{role}"{doc}>{esc(upload.message)}</div>'
+
+
 # -- the app -----------------------------------------------------------------------------------
 
 CSS = """
@@ -503,6 +632,7 @@ em.qb-quote { font-style: normal; font-weight: 600;
 .qb-cite-row { display: flex; align-items: flex-start; gap: 0.4rem; margin: 0.35rem 0; }
 cite.qb-cite { flex: 1 1 auto; font-style: normal; font-size: 0.88rem; user-select: all;
   color: var(--body-text-color); opacity: 0.8; overflow-wrap: anywhere; padding-top: 0.3rem; }
+.qb-nowrap { white-space: nowrap; }
 button.qb-copy, button.qb-open { display: inline-flex; align-items: center; gap: 0.3rem;
   cursor: pointer; border: 1px solid var(--border-color-primary);
   border-radius: 8px; background: var(--background-fill-secondary);
@@ -521,6 +651,12 @@ details.qb-parallel { margin: 0.4rem 0; font-size: 0.95rem; }
 details.qb-parallel summary { cursor: pointer; font-size: 0.85rem; font-weight: 600; }
 .qb-parallel-cite { font-size: 0.82rem; color: var(--body-text-color-subdued); }
 .qb-actions { margin-top: 0.5rem; }
+#qb-up-status { min-height: 3.5rem; }  /* room for the progress bar while a file is added */
+.qb-upload { margin: 0.3rem 0; padding: 0.5rem 0.75rem; border-radius: 10px;
+  background: var(--background-fill-secondary); overflow-wrap: anywhere; line-height: 1.5; }
+.qb-upload-ok { border-left: 3px solid #2e9d5b; }
+.qb-upload-error { border-left: 3px solid #e5484d; }
+.qb-up-hint p { font-size: 0.85rem; color: var(--body-text-color-subdued); margin: 0; }
 #qb-source { border: 1px solid var(--border-color-primary); border-radius: 12px;
   padding: 0.75rem 0.9rem; }
 .qb-source-empty { color: var(--body-text-color-subdued); line-height: 1.6; }
@@ -652,8 +788,10 @@ def build_demo(
     data_dir: str | Path | None = None,
     index_dir: str | Path | None = None,
     model: str | None = None,
+    allow_upload: bool = True,
 ) -> gr.Blocks:
-    """The Gradio app (not launched; see ``launch``)."""
+    """The Gradio app (not launched; see ``launch``). ``allow_upload`` shows the control that
+    adds an article to the catalog and the index (``upload_is_safe`` says when by default)."""
     where: dict[str, Any] = {"data_dir": data_dir, "index_dir": index_dir, "model": model}
 
     def on_ask(
@@ -694,6 +832,26 @@ def build_demo(
     def on_clear() -> tuple[str, list[Turn], str, str]:
         return chat_html([]), [], SOURCE_PLACEHOLDER, ""
 
+    def on_upload(
+        file: Any,
+        title: str | None,
+        outlet: str | None,
+        date: str | None,
+        url: str | None,
+        lang: str | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for progress
+    ) -> tuple[Any, ...]:
+        progress(0.0, desc="reading the file")
+        outcome = add_upload(
+            file, title=title, outlet=outlet, date=date, url=url, lang=lang,
+            progress=lambda f, m: progress(f, desc=m), **where,
+        )
+        choices = gr.Dropdown(choices=_article_choices(where["data_dir"]))
+        if outcome.ok:  # a clean form for the next file
+            return upload_html(outcome), choices, None, "", "", "", "", DETECT_LANG
+        keep = gr.update()
+        return upload_html(outcome), choices, keep, keep, keep, keep, keep, keep
+
     def ask(question: str, k: int = SETTINGS.k) -> list[dict[str, Any]]:
         """The passages that answer ``question`` (best first; [] when none does), each a dict
         with the fields of bot.Hit: text, source_path, start, end, doc_id, title, outlet, date,
@@ -711,8 +869,9 @@ def build_demo(
         turns = gr.State([])
         gr.HTML(
             '<div class="qb-root"><h1 style="margin:0.2rem 0">QuoteBot</h1>'
-            '<p style="margin:0">Verbatim, cited passages from five articles on Robin Li '
-            '(<span lang="zh-Hans">李彦宏</span>) — English · 简体 · 繁體</p></div>',
+            '<p style="margin:0">Verbatim, cited passages from articles on Robin Li '
+            '(<span lang="zh-Hans">李彦宏</span>) and any you add — '
+            "English · 简体 · 繁體</p></div>",
             js_on_load=None,
         )
         with gr.Row(equal_height=False):
@@ -756,6 +915,39 @@ def build_demo(
                     k_slider = gr.Slider(
                         1, UI_MAX_K, value=SETTINGS.k, step=1, label="Passages", elem_id="qb-k"
                     )
+                if allow_upload:
+                    with gr.Accordion("Add an article / 添加文章", open=False, elem_id="qb-add"):
+                        gr.Markdown(UPLOAD_HINT, elem_classes=["qb-up-hint"])
+                        up_file = gr.File(
+                            label="File",
+                            file_count="single",
+                            file_types=list(FORMATS),
+                            type="filepath",
+                            height=120,
+                            elem_id="qb-up-file",
+                        )
+                        with gr.Row():
+                            up_outlet = gr.Textbox(label="Outlet (optional)", max_lines=1,
+                                                   elem_id="qb-up-outlet", min_width=160)
+                            up_date = gr.Textbox(label="Date (optional)", max_lines=1,
+                                                 placeholder="YYYY-MM-DD",
+                                                 elem_id="qb-up-date", min_width=160)
+                        up_title = gr.Textbox(label="Title (optional)", max_lines=1,
+                                              elem_id="qb-up-title")
+                        with gr.Row():
+                            up_url = gr.Textbox(label="URL (optional)", max_lines=1,
+                                                elem_id="qb-up-url", min_width=160)
+                            up_lang = gr.Dropdown(
+                                choices=[("detect", DETECT_LANG)]
+                                + [(v, k) for k, v in LANG_NAMES.items()],
+                                value=DETECT_LANG,
+                                label="Language",
+                                elem_id="qb-up-lang",
+                                min_width=160,
+                            )
+                        up_btn = gr.Button("Add to the articles", variant="primary",
+                                           elem_id="qb-up-add")
+                        up_status = gr.HTML("", elem_id="qb-up-status")
                 clear = gr.Button("Clear conversation", size="sm", variant="secondary")
             with gr.Column(scale=2, min_width=300, elem_id="qb-side"):
                 source = gr.HTML(
@@ -772,6 +964,18 @@ def build_demo(
             btn.click(on_ask, [btn, turns, docs, langs, k_slider], ask_outputs, **ui_events)
         chat.click(on_open, [turns], [source], **ui_events)
         clear.click(on_clear, None, [chat, turns, source, box], **ui_events)
+        if allow_upload:
+            # one file at a time (ingest also locks the catalog), with a progress bar
+            up_btn.click(
+                on_upload,
+                [up_file, up_title, up_outlet, up_date, up_url, up_lang],
+                [up_status, docs, up_file, up_title, up_outlet, up_date, up_url, up_lang],
+                api_visibility="undocumented",
+                show_progress="full",
+                show_progress_on=[up_status],
+                concurrency_limit=1,
+                concurrency_id="qb-upload",
+            )
         gr.api(ask, api_name="ask")
     demo.queue(default_concurrency_limit=CONCURRENCY)
     return demo
@@ -797,6 +1001,9 @@ def launch(
         theme=_theme(),
         css=CSS,
         head=HEAD,
+        # uploads far over the document limit are cut off at the door; between the two, ingest
+        # refuses them with a message naming the limit
+        max_file_size=4 * SETTINGS.max_document_bytes,
     )
     return app, local_url, share_url
 
@@ -819,6 +1026,21 @@ def warm_up(
     log.info("warmed up in %.1fs", time.perf_counter() - t0)
 
 
+def upload_is_safe(host: str, share: bool) -> bool:
+    """Whether the upload control may be shown by default: only to this machine's users (a
+    loopback address and no public share link), since an upload writes into ``data/``."""
+    import ipaddress
+
+    if share:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 7860,
@@ -826,10 +1048,11 @@ def serve(
     data_dir: str | Path | None = None,
     index_dir: str | Path | None = None,
     model: str | None = None,
+    allow_upload: bool = True,
 ) -> None:
     """Load the index, then serve the chat until interrupted (``python app.py``)."""
     warm_up(data_dir, index_dir, model)
-    demo = build_demo(data_dir, index_dir, model)
+    demo = build_demo(data_dir, index_dir, model, allow_upload)
     _, local_url, share_url = launch(demo, host, port, share, prevent_thread_lock=True, quiet=True)
     log.info("QuoteBot is serving on %s", local_url)
     if share_url:

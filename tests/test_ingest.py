@@ -575,3 +575,34 @@ def test_cli_add_duplicate_list_and_errors(
     assert "no document" in capsys.readouterr().err
     assert cli_main(["list", "--data", str(data)]) == 0
     assert existing.doc_id in capsys.readouterr().out
+
+
+def test_cli_add_with_every_flag_list_and_remove(
+    data: Path, index_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    index = tmp_path / "index"
+    shutil.copytree(index_dir, index)  # a private copy: updated incrementally, never the repo's
+    dirs = ["--data", str(data), "--index", str(index)]
+    page = tmp_path / "lumenwing.html"
+    page.write_text(ARTICLE_HTML, encoding="utf-8")
+    base = len(read_rows(index))
+    assert cli_main(["add", str(page), *dirs, "--outlet", "Flag Outlet", "--date", "2024-05-02",
+                     "--title", "Flag title", "--url", "https://example.com/lumenwing",
+                     "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    entry = next(d for d in load_catalog(data) if d.title == "Flag title")
+    assert (entry.outlet, entry.date, entry.url, entry.lang, entry.author) == (
+        "Flag Outlet", "2024-05-02", "https://example.com/lumenwing", "en", "Jane Doe"
+    )  # the flags win; the author (no flag given) comes from the page
+    assert f"lumenwing.html: added as {entry.doc_id} — Flag title" in out
+    # the note counts the passages: only the new document's were encoded
+    assert f"index updated: {base + 4} passages, 4 newly encoded" in out
+    assert len(read_rows(index)) == base + 4
+    assert cli_main(["list", "--data", str(data)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert f"{entry.doc_id}\tFlag title\tFlag Outlet, 2024-05-02, en" in listed
+    assert cli_main(["remove", entry.doc_id, *dirs]) == 0
+    out = capsys.readouterr().out
+    assert f"removed {entry.doc_id}" in out and f"index updated: {base} passages" in out
+    assert entry.doc_id not in {d.doc_id for d in load_catalog(data)}
+    assert all(r["doc_id"] != entry.doc_id for r in read_rows(index))

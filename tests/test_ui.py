@@ -12,6 +12,7 @@ import shutil
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import fields, replace
 from html.parser import HTMLParser
@@ -23,6 +24,7 @@ import pytest
 pytest.importorskip("gradio")
 
 from bot import ui  # noqa: E402
+from bot.corpus import CATALOG_NAME, load_catalog  # noqa: E402
 from bot.errors import MissingExtraError  # noqa: E402
 from bot.retrieve import retrieve  # noqa: E402
 from bot.settings import REPO_ROOT  # noqa: E402
@@ -53,6 +55,51 @@ NO_ANSWER = {
     "zh-Hans": "这些文章中没有回答这个问题的段落。",
     "zh-Hant": "這些文章中沒有回答這個問題的段落。",
 }
+# an article made by the tests: it answers a question nothing else answers, inside a page of
+# navigation, cookie banners, related links and a footer that must not come back
+UPLOAD_Q = "What does the Quillfinch hive sensor tell beekeepers?"
+UPLOAD_HTML = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Robin Li on the Quillfinch hive sensor | Example Gazette</title>
+<meta property="og:site_name" content="Example Gazette">
+<meta property="article:published_time" content="2024-03-12T09:30:00Z">
+</head><body>
+<div id="cookie-banner" class="cookie-consent">We use cookies to improve your experience.
+By continuing to browse you accept our cookie policy. <button>Accept all cookies</button></div>
+<header><nav><ul><li><a href="/">Frontpage</a></li><li><a href="/tech">Technology</a></li>
+<li><a href="/markets">Markets</a></li><li><a href="/opinion">Opinion</a></li></ul></nav></header>
+<main><article>
+<h1>Robin Li on the Quillfinch hive sensor</h1>
+<p>In a conversation with Example Gazette, Baidu founder Robin Li described Quillfinch, a
+fictional hive sensor that listens to the hum of a beehive and tells beekeepers when the colony
+is about to swarm.</p>
+<p>"Quillfinch hears the change in pitch two days before a swarm leaves, so the beekeeper can
+split the hive in time," Li said. "We recorded four thousand hives in Yunnan to teach it."</p>
+<p>Li said the sensor runs for a whole season on one coin battery and that the first thousand
+units were lent to beekeeping cooperatives free of charge.</p>
+<p>Share this article</p>
+<h2>Related articles</h2>
+<ul><li><a href="/a">Markets slide as chip stocks tumble on export worries</a></li>
+<li><a href="/b">Ten gadgets that will change your kitchen this summer</a></li>
+<li><a href="/c">Why the price of coffee keeps climbing across Asia</a></li></ul>
+</article></main>
+<footer><p>Copyright 2024 Example Gazette Group. All rights reserved. Contact us | Privacy policy
+| Terms of use</p><p>Subscribe to our newsletter for the latest headlines delivered daily.</p>
+</footer></body></html>
+"""
+BOILERPLATE = (
+    "cookie", "Cookie", "Frontpage", "Technology", "Markets slide", "Ten gadgets",
+    "price of coffee", "Related articles", "Copyright", "All rights reserved", "Privacy policy",
+    "newsletter", "Share this",
+)
+# a simplified-Chinese article in GBK, for the browser's upload
+UPLOAD_ZH = (
+    "在一次虚构的访谈中，李彦宏介绍了一款名为“稻语”的农业助手。他说，这款助手能够听懂稻田里青蛙的叫声，"
+    "并据此提醒农民什么时候应该放水灌溉。\n\n"
+    "他表示，团队用三年时间在湖南的村庄里录下了上万小时的蛙鸣，模型暂时不会开源，但录音会向研究生态的大学开放。\n"
+)
+UPLOAD_ZH_Q = "稻语助手能听懂什么声音?"
+UPLOAD_ZH_TITLE = "稻语：虚构的农业助手"
 SAFE_TAGS = {
     "article", "blockquote", "button", "cite", "details", "div", "em", "h3", "h4", "header",
     "li", "mark", "ol", "p", "path", "rect", "section", "span", "strong", "summary", "svg", "ul",
@@ -152,6 +199,17 @@ def test_passage_markup_is_escaped() -> None:
     assert copy == [EVIL]  # the copy button carries the citation exactly
 
 
+def test_citation_keeps_its_date_on_one_line() -> None:
+    hit = make_hit(citation="T — O, 2024-01-01, ¶3", date="2024-01-01")
+    p = parse(ui.card_html(hit, 1, 0, "en"))
+    cite = next(i for i, (t, _) in enumerate(p.tags) if t == "cite")
+    assert p.tags[cite + 1] == ("span", {"class": "qb-nowrap"})
+    assert "2024-01-01" in p.text and "T — O, 2024-01-01, ¶3" in "".join(p.text)
+    # a date that is not an ISO date is left alone (and escaped like the rest)
+    odd = make_hit(citation="T — O, <b>soon</b>", date="<b>soon</b>")
+    assert "qb-nowrap" not in ui.card_html(odd, 1, 0, "en")
+
+
 def test_question_markup_is_escaped() -> None:
     turn = ui.Turn(question=EVIL, lang="en", message=NO_ANSWER["en"], kind="none", length=len(EVIL))
     out = ui.chat_html([turn])
@@ -197,6 +255,11 @@ def test_real_quotations_match_their_source(engine: Any, data_dir: Path, index_d
         assert "".join(p.text) == hit.text
         src = source_text(hit.source_path)
         assert set(p.quoted) <= {src[q.start:q.end] for q in hit.quotes}
+
+
+def test_examples_in_three_scripts() -> None:
+    langs = [ui.question_lang(q) for q in ui.EXAMPLES]
+    assert set(langs) == {"en", "zh-Hans", "zh-Hant"}, langs
 
 
 def test_lead_in_three_scripts() -> None:
@@ -372,14 +435,138 @@ def _load_app() -> Any:
 def test_app_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     app = _load_app()
     args = app.parse_args([])
-    assert (args.host, args.port, args.share, args.data, args.index, args.model) == (
-        "127.0.0.1", 7860, False, None, None, None,
+    assert (args.host, args.port, args.share, args.data, args.index, args.model, args.upload) == (
+        "127.0.0.1", 7860, False, None, None, None, None,
     )
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(ui, "serve", lambda *a: calls.append(a))
     assert app.main(["--host", "0.0.0.0", "--port", "8080", "--share", "--data", "d",
-                     "--index", "i", "--model", "m"]) == 0
-    assert calls == [("0.0.0.0", 8080, True, Path("d"), Path("i"), "m")]
+                     "--index", "i", "--model", "m", "--no-upload"]) == 0
+    assert calls[-1] == ("0.0.0.0", 8080, True, Path("d"), Path("i"), "m", False)
+    # by default the upload control is there only for a loopback-only server
+    for argv, upload in (
+        ([], True),
+        (["--host", "localhost"], True),
+        (["--host", "::1"], True),
+        (["--host", "0.0.0.0"], False),
+        (["--host", "192.0.2.7"], False),
+        (["--host", "example.org"], False),
+        (["--share"], False),
+        (["--host", "0.0.0.0", "--upload"], True),
+        (["--no-upload"], False),
+    ):
+        assert app.main(argv) == 0
+        assert calls[-1][-1] is upload, argv
+
+
+# -- adding an article -------------------------------------------------------------------------
+
+
+def copy_dirs(data_dir: Path, index_dir: Path, root: Path) -> tuple[Path, Path]:
+    """Private copies of the corpus and its index (uploads never touch the shared ones)."""
+    data, index = root / "data", root / "index"
+    shutil.copytree(data_dir, data)
+    shutil.copytree(index_dir, index)
+    return data, index
+
+
+def tree(*dirs: Path) -> dict[str, bytes]:
+    """Every file under ``dirs`` with its bytes."""
+    return {
+        str(f.relative_to(d.parent)): f.read_bytes()
+        for d in dirs for f in sorted(d.rglob("*")) if f.is_file()
+    }
+
+
+def test_upload_adds_an_article_and_the_chat_answers_from_it(
+    data_dir: Path, index_dir: Path, tmp_path: Path
+) -> None:
+    data, index = copy_dirs(data_dir, index_dir, tmp_path)
+    where: dict[str, Any] = {"data_dir": data, "index_dir": index}
+    page = tmp_path / "quillfinch.html"
+    page.write_text(UPLOAD_HTML, encoding="utf-8")
+    evil = tmp_path / "<img src=x onerror=alert(1)>.txt"
+    evil.write_bytes(b"")
+    binary = tmp_path / "photo.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8)
+    pptx = tmp_path / "slides.pptx"
+    pptx.write_bytes(b"PK\x03\x04 not really")
+    pdf = tmp_path / "broken.pdf"
+    pdf.write_bytes(b"%PDF-1.4\nthis is not a pdf at all\n")
+
+    # bad uploads: a clear message each, and nothing changes
+    before = tree(data, index)
+    cases: list[tuple[Any, dict[str, Any], str]] = [
+        (None, {}, "Choose a file"),
+        ("  ", {}, "Choose a file"),
+        (evil, {}, "<img src=x onerror=alert(1)>.txt is empty"),
+        (binary, {}, "binary"),
+        (str(pptx), {}, "unsupported file type"),
+        (pdf, {}, "not a readable PDF"),
+        (page, {"date": "01/05/2024"}, "YYYY-MM-DD"),
+        (page, {"title": "x" * 600}, "too long"),
+        (page, {"lang": "fr"}, "lang"),
+        (page, {"outlet": 42}, "must be text"),
+    ]
+    for file, meta, needle in cases:
+        out = ui.add_upload(file, **meta, **where)
+        assert not out.ok and not out.added and out.doc_id is None, (file, out)
+        assert needle in out.message, (needle, out.message)
+        shown = ui.upload_html(out)
+        assert "qb-upload-error" in shown and "<img" not in shown
+        assert needle in "".join(assert_inert(shown).text)
+    assert tree(data, index) == before
+
+    # a good one: added with the form's outlet, the page's title and date, progress to 1.0
+    steps: list[tuple[float, str]] = []
+    out = ui.add_upload(
+        str(page), outlet=" Field Notes\tWeekly ", title="   ", date="", url=None,
+        lang=ui.DETECT_LANG, progress=lambda f, m: steps.append((f, m)), **where,
+    )
+    assert out.ok and out.added, out.message
+    assert f"added as {out.doc_id}" in out.message and "newly encoded" in out.message
+    fractions = [f for f, _ in steps]
+    assert len(steps) >= 4 and fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any("index" in m for _, m in steps)
+    doc = {d.doc_id: d for d in load_catalog(data)}[out.doc_id]
+    assert (doc.title, doc.outlet, doc.date, doc.url, doc.lang) == (
+        "Robin Li on the Quillfinch hive sensor", "Field Notes Weekly", "2024-03-12", None, "en"
+    )
+    assert out.doc_id in [value for _, value in ui._article_choices(data)]  # the filter's list
+    assert 'data-doc="' + out.doc_id in ui.upload_html(out)
+
+    # the chat now answers from it, with exact spans, and the article view has no boilerplate
+    turn = ui.answer(UPLOAD_Q, **where)
+    assert turn.kind == "hits" and turn.hits[0].doc_id == out.doc_id, turn
+    for hit in turn.hits:
+        assert source_text(hit.source_path)[hit.start : hit.end] == hit.text
+    top = turn.hits[0]
+    assert "Quillfinch" in top.text
+    assert top.citation.startswith("Robin Li on the Quillfinch hive sensor — Field Notes Weekly")
+    only = ui.answer(UPLOAD_Q, 5, [out.doc_id], None, **where)
+    assert only.hits and {h.doc_id for h in only.hits} == {out.doc_id}
+    view = assert_inert(ui.source_html(out.doc_id, top.start, top.end, data, "en", top.paragraph))
+    assert "".join(view.marked) == top.text
+    for junk in BOILERPLATE:
+        assert junk not in "".join(view.text), junk
+
+    # the same content again: reported, not duplicated
+    catalog = (data / CATALOG_NAME).read_bytes()
+    again = ui.add_upload(page, **where)
+    assert again.ok and not again.added and again.doc_id == out.doc_id
+    assert "already in the catalog" in again.message
+    assert (data / CATALOG_NAME).read_bytes() == catalog
+
+
+def test_upload_control_can_be_left_out(data_dir: Path, index_dir: Path) -> None:
+    def elem_ids(demo: Any) -> set[str]:
+        return {c.get("props", {}).get("elem_id") for c in demo.config["components"]} - {None}
+
+    with_upload = ui.build_demo(data_dir, index_dir)
+    without = ui.build_demo(data_dir, index_dir, allow_upload=False)
+    assert {"qb-up-file", "qb-up-add", "qb-up-status"} <= elem_ids(with_upload)
+    assert not {i for i in elem_ids(without) if i.startswith("qb-up")}
+    assert "qb-input" in elem_ids(without)
 
 
 # -- the running app ----------------------------------------------------------------------------
@@ -428,6 +615,36 @@ def test_ask_endpoint(server: str, data_dir: Path, index_dir: Path) -> None:
     jobs = [client.submit(q, 3, api_name="/ask") for q in (EN_Q, ZH_Q, EN_Q, ZH_Q)]
     assert all(len(job.result(timeout=60)) == 3 for job in jobs)
     client.close()
+
+
+def test_ask_serves_several_requests_at_once(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradio_client import Client
+
+    lock = threading.Lock()
+    inflight = {"now": 0, "peak": 0}
+    real = ui.retrieve
+
+    def slow(*args: Any, **kwargs: Any) -> list[Hit]:
+        with lock:
+            inflight["now"] += 1
+            inflight["peak"] = max(inflight["peak"], inflight["now"])
+        try:
+            time.sleep(0.5)  # long enough for the others to arrive
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                inflight["now"] -= 1
+
+    monkeypatch.setattr(ui, "retrieve", slow)  # the app runs in this process
+    client = Client(server, verbose=False)
+    try:
+        jobs = [client.submit(q, 2, api_name="/ask") for q in (EN_Q, ZH_Q, EN_Q, ZH_Q)]
+        assert all(len(job.result(timeout=60)) == 2 for job in jobs)
+    finally:
+        client.close()
+    assert inflight["peak"] >= 2, "requests were served one at a time"
 
 
 @pytest.mark.browser
@@ -531,11 +748,146 @@ def test_chat_in_a_browser(server: str, data_dir: Path, index_dir: Path) -> None
             page.screenshot(path=str(ARTIFACTS / "ui-phone.png"))
             zh_turn = page.locator("#qb-chat .qb-turn").nth(1)
             zh_turn.locator("button.qb-open:not(.qb-link)").first.click()
-            page.locator("#qb-source mark.qb-hl").wait_for()
-            assert squash(page.locator("#qb-source mark.qb-hl").inner_text()) == squash(
-                zh_hits[0].text
+            # (the previous article's highlight is still there until the new one arrives)
+            page.wait_for_function(
+                """([doc, text]) => {
+                  const view = document.querySelector('#qb-source .qb-source');
+                  const mark = document.querySelector('#qb-source mark.qb-hl');
+                  return view && mark && view.dataset.doc === doc
+                    && mark.innerText.replace(/\\s+/g, '') === text;
+                }""",
+                arg=[zh_hits[0].doc_id, squash(zh_hits[0].text)],
+                timeout=WAIT_MS,
             )
             page.screenshot(path=str(ARTIFACTS / "ui-phone-source.png"))
             assert dialogs == []
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def upload_server(
+    data_dir: Path, index_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path, Path]]:
+    """An app of its own over private copies of the corpus and index (uploads change them)."""
+    if shutil.which("chromium") is None:
+        pytest.skip("no chromium on PATH (Debian package `chromium`; the test never downloads one)")
+    data, index = copy_dirs(data_dir, index_dir, tmp_path_factory.mktemp("upload"))
+    demo = ui.build_demo(data, index)
+    _, url, _ = ui.launch(demo, "127.0.0.1", _free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield url, data, index
+    finally:
+        demo.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_upload_in_a_browser(upload_server: tuple[str, Path, Path], tmp_path: Path) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+    from playwright.sync_api import sync_playwright
+
+    url, data, index = upload_server
+    # (every kind of bad file gets its message in test_upload_adds_an_article_and_...; here
+    # one of them goes through the page)
+    binary = tmp_path / "photo.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8)
+    article = tmp_path / "daoyu-gbk.txt"
+    article.write_bytes(UPLOAD_ZH.encode("gbk"))
+    catalog = (data / CATALOG_NAME).read_bytes()
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS, timeout=WAIT_MS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(WAIT_MS)
+            status = page.locator("#qb-up-status")
+
+            def choose(path: Path) -> None:
+                """Open the page's upload form and put ``path`` in it. Gradio's uploader now
+                and then misses the end of a very fast upload and stays on "Uploading"
+                (its progress stream can finish before it listens): then load afresh, once."""
+                for attempt in (1, 2):
+                    page.goto(url, timeout=WAIT_MS)
+                    page.locator("#qb-input textarea").wait_for()
+                    page.get_by_text("Add an article / 添加文章").click()
+                    page.locator("#qb-up-file").get_by_text("Click to Upload").wait_for()
+                    page.locator("#qb-up-file input[type=file]").set_input_files(str(path))
+                    try:
+                        page.locator("#qb-up-file").get_by_text(path.name).wait_for(
+                            timeout=15_000
+                        )
+                        return
+                    except PlaywrightTimeoutError:
+                        if attempt == 2:
+                            raise
+
+            # a binary file: a clear message, the catalog unchanged
+            choose(binary)
+            page.locator("#qb-up-add").click()
+            status.locator(".qb-upload-error").wait_for()
+            assert status.inner_text().strip() == "photo.txt looks like a binary file, not text"
+            assert (data / CATALOG_NAME).read_bytes() == catalog
+
+            # a Chinese article in GBK, with an outlet, a date and a title from the form
+            choose(article)
+            page.locator("#qb-up-outlet textarea, #qb-up-outlet input").first.fill("示例日报")
+            page.locator("#qb-up-date textarea, #qb-up-date input").first.fill("2024-06-03")
+            page.locator("#qb-up-title textarea, #qb-up-title input").first.fill(UPLOAD_ZH_TITLE)
+            page.locator("#qb-up-add").click()
+            # progress is shown while the index is updated (several seconds)
+            page.wait_for_function(
+                "() => document.querySelector('#qb-up-status').innerText.includes('index')",
+                timeout=WAIT_MS,
+            )
+            ok = status.locator(".qb-upload-ok")
+            ok.wait_for()
+            doc_id = ok.get_attribute("data-doc")
+            assert doc_id and f"daoyu-gbk.txt: added as {doc_id}" in ok.inner_text()
+            assert doc_id in {d.doc_id for d in load_catalog(data)}
+            assert (page.locator("#qb-up-title textarea, #qb-up-title input").first.input_value()
+                    == "")  # the form is ready for the next file
+
+            # the article filter lists it, and the chat answers from it
+            page.get_by_text("Filters / 筛选").click()
+            page.locator("#qb-docs input").click()
+            options = page.get_by_role("option").all_inner_texts()
+            name = f"{UPLOAD_ZH_TITLE} (示例日报, 2024-06-03)"
+            assert name in options, options
+            box = page.locator("#qb-input textarea")
+            box.fill(UPLOAD_ZH_Q)
+            box.press("Enter")
+            turn = page.locator("#qb-chat .qb-turn").first
+            turn.wait_for()
+            assert turn.locator(".qb-lead").inner_text().startswith("找到")
+            card = turn.locator(".qb-card").first
+            assert card.get_attribute("data-doc") == doc_id
+            # with the new article chosen in the filter, every passage comes from it
+            page.locator("#qb-docs input").click()
+            page.get_by_role("option", name=name).click()
+            page.keyboard.press("Escape")
+            box.fill(UPLOAD_ZH_Q)
+            box.press("Enter")
+            page.wait_for_function(
+                "document.querySelectorAll('#qb-chat .qb-turn').length === 2", timeout=WAIT_MS
+            )
+            only = page.locator("#qb-chat .qb-turn").nth(1).locator(".qb-card")
+            assert only.count() >= 1
+            assert {c.get_attribute("data-doc") for c in only.all()} == {doc_id}
+            assert card.locator(".qb-cite").inner_text().startswith(f"{UPLOAD_ZH_TITLE} — 示例日报")
+            hit = retrieve(UPLOAD_ZH_Q, 1, data_dir=data, index_dir=index)[0]
+            assert hit.doc_id == doc_id and "青蛙" in hit.text
+            assert squash(card.locator(".qb-text").first.inner_text()) == squash(hit.text)
+            page.locator("#qb-add").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "ui-upload.png"), full_page=True)
+            # the upload form fits a phone's width too
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.wait_for_timeout(500)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            page.locator("#qb-add").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "ui-upload-phone.png"))
         finally:
             browser.close()
