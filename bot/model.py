@@ -607,15 +607,21 @@ def _swap_into_place(tmp: Path, dest: Path) -> None:
 _REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "modules.json")
 
 
-def _folder_is_valid(folder: Path, source: Path, sha256: str) -> bool:
+def _marker_matches(
+    folder: Path, marker_file: str, want: dict[str, Any], required: Sequence[str]
+) -> bool:
+    """Whether a converted folder was written from this source by this code, and is whole."""
     try:
-        marker = json.loads((folder / MARKER_FILE).read_text(encoding="utf-8"))
+        marker = json.loads((folder / marker_file).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    want = _expected_marker(source, sha256)
     if not isinstance(marker, dict) or any(marker.get(k) != v for k, v in want.items()):
         return False
-    return all((folder / f).is_file() for f in _REQUIRED_FILES)
+    return all((folder / f).is_file() for f in required)
+
+
+def _folder_is_valid(folder: Path, source: Path, sha256: str) -> bool:
+    return _marker_matches(folder, MARKER_FILE, _expected_marker(source, sha256), _REQUIRED_FILES)
 
 
 @contextlib.contextmanager

@@ -206,14 +206,10 @@ def write_onnx(dest: Path, source: Path | None = None) -> Path:
 
 
 def _folder_is_valid(folder: Path, source: Path, sha256: str) -> bool:
-    try:
-        marker = json.loads((folder / MARKER_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
+    from . import model as M
+
     want = _expected_marker(source, sha256)
-    if not isinstance(marker, dict) or any(marker.get(k) != v for k, v in want.items()):
-        return False
-    return (folder / MODEL_FILE).is_file() and (folder / TOKENIZER_FILE).is_file()
+    return M._marker_matches(folder, MARKER_FILE, want, (MODEL_FILE, TOKENIZER_FILE))
 
 
 def _source_sha256(source: Path) -> str:
