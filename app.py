@@ -41,12 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.errors import MissingExtraError, QuoteBotError
 
     try:
-        from bot.ui import serve, upload_is_safe
+        from bot.ui import serve
 
-        upload = args.upload
-        if upload is None:  # anyone who can reach the page could write into data/
-            upload = upload_is_safe(args.host, args.share)
-        serve(args.host, args.port, args.share, args.data, args.index, args.model, upload)
+        serve(args.host, args.port, args.share, args.data, args.index, args.model, args.upload)
     except (MissingExtraError, QuoteBotError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1048,9 +1048,14 @@ def serve(
     data_dir: str | Path | None = None,
     index_dir: str | Path | None = None,
     model: str | None = None,
-    allow_upload: bool = True,
+    allow_upload: bool | None = None,
 ) -> None:
-    """Load the index, then serve the chat until interrupted (``python app.py``)."""
+    """Load the index, then serve the chat until interrupted (``python app.py``).
+
+    ``allow_upload=None`` shows the upload control only where ``upload_is_safe`` says so.
+    """
+    if allow_upload is None:  # anyone who can reach the page could write into data/
+        allow_upload = upload_is_safe(host, share)
     warm_up(data_dir, index_dir, model)
     demo = build_demo(data_dir, index_dir, model, allow_upload)
     _, local_url, share_url = launch(demo, host, port, share, prevent_thread_lock=True, quiet=True)
