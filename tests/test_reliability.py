@@ -753,18 +753,39 @@ def _expected(data_dir: Path, index: Path) -> dict[str, list[tuple[str, int, int
     return out
 
 
-def _ask_all(client: Any, n: int, workers: int) -> list[tuple[str, Any, float]]:
+def _ask_all(url: str, n: int, workers: int) -> list[tuple[str, Any, float]]:
+    """``n`` questions through ``/ask``, ``workers`` users at a time, each user with a client
+    (a session) of its own: gradio_client's one event stream per session is not meant to be
+    shared by concurrent threads (it can cancel a pending call when the stream recycles)."""
+    from gradio_client import Client
+
+    local = threading.local()
+    clients: list[Any] = []
+    lock = threading.Lock()
+
+    def client() -> Any:
+        if not hasattr(local, "client"):
+            local.client = Client(url, verbose=False)
+            with lock:
+                clients.append(local.client)
+        return local.client
+
     def one(i: int) -> tuple[str, Any, float]:
         q = QUESTIONS[i % len(QUESTIONS)]
+        c = client()
         t0 = time.perf_counter()
         try:
-            result: Any = client.predict(q, 3, api_name="/ask")
+            result: Any = c.predict(q, 3, api_name="/ask")
         except Exception as exc:  # noqa: BLE001 - every failure is counted, none may happen
             result = exc
         return q, result, time.perf_counter() - t0
 
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(one, range(n)))
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(one, range(n)))
+    finally:
+        for c in clients:
+            c.close()
 
 
 def _wrong(outcomes: list[tuple[str, Any, float]], expected: dict[str, Any]) -> list[Any]:
@@ -782,16 +803,12 @@ def _wrong(outcomes: list[tuple[str, Any, float]], expected: dict[str, Any]) -> 
 
 
 def test_many_users(served: tuple[str, Path], data_dir: Path) -> None:
-    from gradio_client import Client
-
     url, target = served
     expected = _expected(data_dir, target)
-    client = Client(url, verbose=False)
-    alone = _ask_all(client, 10, 1)  # one user at a time, for comparison
+    alone = _ask_all(url, 10, 1)  # one user at a time, for comparison
     t0 = time.perf_counter()
-    outcomes = _ask_all(client, 200, 20)
+    outcomes = _ask_all(url, 200, 20)
     wall = time.perf_counter() - t0
-    client.close()
     assert len(outcomes) == 200
     assert not _wrong(outcomes, expected) and not _wrong(alone, expected)
     single = statistics.median(o[2] * 1000 for o in alone)
@@ -813,8 +830,6 @@ def test_many_users(served: tuple[str, Path], data_dir: Path) -> None:
 def test_app_keeps_serving_while_two_builds_race_on_its_index(
     served: tuple[str, Path], data_dir: Path, tmp_path: Path
 ) -> None:
-    from gradio_client import Client
-
     url, target = served
     expected = _expected(data_dir, target)
     rows = read_rows(target)
@@ -838,12 +853,11 @@ def test_app_keeps_serving_while_two_builds_race_on_its_index(
 
     loader = threading.Thread(target=load_repeatedly)
     loader.start()
-    client = Client(url, verbose=False)
     outcomes = []
     deadline = time.monotonic() + 240
     try:
         while any(b.poll() is None for b in builds) and time.monotonic() < deadline:
-            outcomes.extend(_ask_all(client, 2, 2))  # a steady trickle of users
+            outcomes.extend(_ask_all(url, 2, 2))  # a steady trickle of users
             time.sleep(0.3)
     finally:
         stop.set()
@@ -862,8 +876,7 @@ def test_app_keeps_serving_while_two_builds_race_on_its_index(
     assert leftovers(target) == []
     assert read_rows(target) == rows
     answers_en_q(data_dir, target)
-    outcomes = _ask_all(client, 5, 5)  # and it still serves afterwards
-    client.close()
+    outcomes = _ask_all(url, 5, 5)  # and it still serves afterwards
     assert not _wrong(outcomes, expected)
 
 
