@@ -80,21 +80,27 @@ class BuildReport:
     encoded: int
 
 
-def _reusable_vectors(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
-    """Vectors of the current index keyed by the text they encode (empty if unusable)."""
-    import faiss
+_Known = dict[str, tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]]
 
+
+def _reusable_vectors(index_dir: Path, model_id: str) -> _Known:
+    """Vectors (and token vectors, if stored) of the current index keyed by the text they
+    encode (empty if unusable)."""
     try:
         manifest = store.read_manifest(index_dir, "")
-        if manifest.model_id != model_id:
+        if manifest.model_id != model_id or manifest.format_version != store.FORMAT_VERSION:
             return {}
-        rows = store.read_rows(index_dir)
-        vectors = store.vectors_array(faiss.read_index(str(index_dir / store.VECTORS)))
+        _, index, rows, tokens = store.load_with_tokens(index_dir, {}, "")
+        vectors = store.vectors_array(index)
     except Exception:  # noqa: BLE001 - a broken old index only means nothing is reused
         return {}
     if len(rows) != len(vectors):
         return {}
-    return {r["embed_text"]: v for r, v in zip(rows, vectors, strict=True) if "embed_text" in r}
+    return {
+        r["embed_text"]: (v, tokens.rows(i) if tokens is not None else None)
+        for i, (r, v) in enumerate(zip(rows, vectors, strict=True))
+        if "embed_text" in r
+    }
 
 
 def build_index(
@@ -127,14 +133,30 @@ def build_index(
             raise CorpusError(f"no passages in {data}: the catalog lists no readable article")
         encoder = load_encoder(model)
         texts = [embed_text(p, settings) for p in passages]
+        # token vectors (late interaction) only where they stay small enough to keep
+        late = len(passages) <= settings.late_max
+        if not late:
+            log.info("%d passages > late_max=%d: no token vectors, no late interaction",
+                     len(passages), settings.late_max)
         known = _reusable_vectors(target, encoder.model_id) if reuse else {}
-        todo = [t for t in dict.fromkeys(texts) if t not in known]
+        todo = [
+            t for t in dict.fromkeys(texts) if t not in known or (late and known[t][1] is None)
+        ]
         t1 = time.perf_counter()
-        fresh = encoder.encode_passages(todo, show_progress=show_progress) if todo else None
+        if todo and late:
+            fresh, fresh_tokens = encoder.encode_passages_with_tokens(todo, show_progress)
+            for t, v, tv in zip(todo, fresh, fresh_tokens, strict=True):
+                known[t] = (v, (tv.ids, tv.vectors))
+        elif todo:
+            fresh = encoder.encode_passages(todo, show_progress=show_progress)
+            known.update((t, (v, None)) for t, v in zip(todo, fresh, strict=True))
         t_encode = time.perf_counter() - t1
-        if fresh is not None:
-            known.update(zip(todo, fresh, strict=True))
-        vectors = np.stack([known[t] for t in texts]).astype(np.float32)
+        vectors = np.stack([known[t][0] for t in texts]).astype(np.float32)
+        tokens = None
+        if late:
+            per_passage = [known[t][1] for t in texts]
+            tokens = store.TokenMatrix.stack([tv for tv in per_passage if tv is not None],
+                                             int(vectors.shape[1]))
         log.info("encoded %d new passages, reused %d", len(todo), len(texts) - len(todo))
         bg_vectors = encoder.encode_passages(background_texts(data))
         rows = [{**p.to_json(), "embed_text": t} for p, t in zip(passages, texts, strict=True)]
@@ -153,6 +175,7 @@ def build_index(
                 "index_type": ann.kind_of(dense_index),
             },
             background=make_faiss(bg_vectors),
+            tokens=tokens,
         )
     report = BuildReport(
         target, len(rows), int(vectors.shape[1]), encoder.model_id,

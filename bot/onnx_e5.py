@@ -42,13 +42,13 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelError
-from .model import Encoder
+from .model import Encoder, TokenVectors, own_tokens
 from .settings import DEFAULT_MODEL, cache_dir
 
 log = logging.getLogger(__name__)
 
 #: Bump whenever the written graph or tokenizer changes: old folders are rebuilt.
-ONNX_CONVERTER_VERSION = 1
+ONNX_CONVERTER_VERSION = 2  # 2: the token vectors are an output too
 ONNX_DIR_NAME = "multilingual-e5-small-q4-onnx"
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -143,6 +143,7 @@ def _graph(e5: Any) -> Any:
                   const(f"{p}.fo.b", t[f"{p}.fo.b"])],
                  f"{p}_ffn_ln", _MS, epsilon=hp.eps)
 
+    tokens = x  # the last layer's token vectors: late interaction (bot.retrieve) uses them
     # mean pooling over the real tokens (sentence-transformers: sum / clamp(count, 1e-9))
     mask_f = node("Cast", ["attention_mask"], "mask_f", to=TensorProto.FLOAT)
     mask3 = node("Unsqueeze", [mask_f, const("axis2", np.array([2], np.int64))], "mask3")
@@ -157,7 +158,8 @@ def _graph(e5: Any) -> Any:
         nodes, "multilingual-e5-small-q4",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
          helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"])],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", h])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", h]),
+         helper.make_tensor_value_info(tokens, TensorProto.FLOAT, ["batch", "seq", h])],
         inits,
     )
     model = helper.make_model(
@@ -304,14 +306,27 @@ class OnnxEncoder(Encoder):
         raise AttributeError(name)
 
     def _encode(self, texts: Sequence[str], prefix: str, *, show_progress: bool) -> np.ndarray:
+        return self._run(texts, prefix, show_progress=show_progress, with_tokens=False)[0]
+
+    def _encode_with_tokens(
+        self, texts: Sequence[str], prefix: str, *, show_progress: bool
+    ) -> tuple[np.ndarray, list[TokenVectors]]:
+        return self._run(texts, prefix, show_progress=show_progress, with_tokens=True)
+
+    def _run(
+        self, texts: Sequence[str], prefix: str, *, show_progress: bool, with_tokens: bool
+    ) -> tuple[np.ndarray, list[TokenVectors]]:
         from .model import BATCH_SIZE
 
         if not self._checked(texts):
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return np.zeros((0, self.dim), dtype=np.float32), []
         encs = self.tokenizer.encode_batch([prefix + t for t in texts])
         lengths = np.array([len(e.ids) for e in encs])
         order = np.argsort(-lengths, kind="stable")  # similar lengths share a batch: less padding
         out = np.empty((len(texts), self.dim), dtype=np.float32)
+        tokens: list[TokenVectors | None] = [None] * len(texts)
+        skip = len(self.tokenizer.encode(prefix.strip(), add_special_tokens=False).ids)
+        outputs = [o.name for o in self.session.get_outputs()][: 2 if with_tokens else 1]
         batches = [order[i : i + BATCH_SIZE] for i in range(0, len(order), BATCH_SIZE)]
         bar = None
         if show_progress:
@@ -325,14 +340,22 @@ class OnnxEncoder(Encoder):
             for row, i in enumerate(batch):
                 ids[row, : lengths[i]] = encs[i].ids
                 mask[row, : lengths[i]] = 1
-            (vecs,) = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
-            out[batch] = vecs
+            result = self.session.run(outputs, {"input_ids": ids, "attention_mask": mask})
+            out[batch] = result[0]
+            if with_tokens:
+                for row, i in enumerate(batch):
+                    e = encs[i]
+                    special = {t for t, m in zip(e.ids, e.special_tokens_mask, strict=True) if m}
+                    tokens[i] = own_tokens(
+                        e.ids, result[1][row, : lengths[i]], e.tokens, special, skip
+                    )
             if bar is not None:
                 bar.update(len(batch))
         if bar is not None:
             bar.close()
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
+        vecs = np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
+        return vecs, [t for t in tokens if t is not None]
 
 
 def load_onnx_encoder(threads: int | None = None) -> OnnxEncoder:

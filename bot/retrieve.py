@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from .passages import detect_lang
 from .quotes import load_people, people_named
 from .settings import DEFAULT_MODEL, SETTINGS, Settings
 from .types import Hit, Quote, Report
+
+if TYPE_CHECKING:
+    from .model import TokenVectors
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +109,9 @@ class Engine:
             "corpus_hash": corpus_hash(self.data_dir),
             "pipeline_version": pipeline_version(settings),
         }
-        self.manifest, index, self.rows = store.load(self.index_dir, expect, hint)
+        self.manifest, index, self.rows, self.tokens = store.load_with_tokens(
+            self.index_dir, expect, hint
+        )
         self.index = index
         # small corpora: every passage scored exactly, from a copy of the vectors; a large
         # one (IVF index, see bot.ann and Settings.flat_max): candidates from the index
@@ -134,6 +139,38 @@ class Engine:
         self.speakers = np.array([r.get("speaker") or "" for r in self.rows])
         self.background = store.background_array(self.index_dir)
         self.penalty = np.zeros(len(self.rows), dtype=np.float32)
+        self.token_weight = self._token_weights(self.tokens)
+
+    def _token_weights(self, tokens: store.TokenMatrix | None) -> dict[int, float]:
+        """idf ** late_idf_power of every vocabulary id in the passages (late interaction)."""
+        if tokens is None:
+            return {}
+        owner = np.repeat(np.arange(len(self.rows)), np.diff(tokens.offsets))
+        pairs = np.unique(np.stack([owner, tokens.ids.astype(np.int64)]), axis=1)
+        ids, df = np.unique(pairs[1], return_counts=True)
+        idf = np.log((len(self.rows) + 1) / (df + 0.5))
+        return dict(zip(ids.tolist(), (idf ** self.settings.late_idf_power).tolist(), strict=True))
+
+    def late_scores(self, query: TokenVectors, candidates: np.ndarray) -> np.ndarray:
+        """MaxSim of the query's token vectors against each candidate passage's, weighted by
+        the pieces' idf (unseen pieces weigh most); NaN for passages not scored."""
+        out = np.full(len(self.rows), np.nan)
+        tokens = self.tokens
+        if tokens is None or not len(query.ids) or not len(candidates):
+            return out
+        starts, ends = tokens.offsets[candidates], tokens.offsets[candidates + 1]
+        lengths = ends - starts
+        cands = candidates[lengths > 0]
+        starts, lengths = starts[lengths > 0], lengths[lengths > 0]
+        if not len(cands):
+            return out
+        rows = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        sims = tokens.vectors[rows].astype(np.float32) @ query.vectors.T
+        best = np.maximum.reduceat(sims, np.cumsum(lengths) - lengths, axis=0)
+        rare = float(np.log((len(self.rows) + 1) / 0.5) ** self.settings.late_idf_power)
+        w = np.array([self.token_weight.get(int(i), rare) for i in query.ids])
+        out[cands] = best @ (w / w.sum())
+        return out
 
     # -- ranking ---------------------------------------------------------------------------
 
@@ -147,7 +184,12 @@ class Engine:
         """
         s = self.settings
         t0 = time.perf_counter()
-        q = self.encoder.encode_queries([query])[0]
+        q_tokens = None
+        if self.tokens is not None and s.w_late:
+            vecs, toks = self.encoder.encode_queries_with_tokens([query])
+            q, q_tokens = vecs[0], toks[0]
+        else:
+            q = self.encoder.encode_queries([query])[0]
         t1 = time.perf_counter()
         lex = self.lexical.scores(query)
         t2 = time.perf_counter()
@@ -177,6 +219,19 @@ class Engine:
             sel = np.flatnonzero((gloss > 0) & mask)
             order = sel[np.argsort(-gloss[sel], kind="stable")]
             fused[order] += s.w_gloss / (s.rrf_k + np.arange(1, len(order) + 1))
+        if q_tokens is not None:
+            # late interaction: word-level matches the pooled vector blurs; scored for the
+            # late_depth best candidates so far and ranked within each language family
+            t3 = time.perf_counter()
+            allowed = np.flatnonzero(mask)
+            cands = allowed[np.argsort(-(fused[allowed] + 1e-9 * dense[allowed]), kind="stable")]
+            late = self.late_scores(q_tokens, np.sort(cands[: s.late_depth]))
+            for family in np.unique(self.families):
+                sel = np.flatnonzero(~np.isnan(late) & (self.families == family))
+                order = sel[np.argsort(-late[sel], kind="stable")]
+                fused[order] += s.w_late / (s.rrf_k + np.arange(1, len(order) + 1))
+            if timings is not None:
+                timings["late"] = time.perf_counter() - t3
         # a raw-score term breaks rank ties in favour of the closer passage
         fused += s.w_raw * dense
         # "what did Fang Han say ...": that person's own words come before reports about him

@@ -37,15 +37,24 @@ class Settings:
     max_k: int = 50
     max_query_chars: int = 2000
     candidates: int = 40
-    rrf_k: int = 5
-    w_dense: float = 1.0
-    w_lexical: float = 1.5
+    rrf_k: int = 20
+    w_dense: float = 0.5
+    w_lexical: float = 0.75
     w_raw: float = 0.05
     w_speaker: float = 0.1
-    w_gloss: float = 1.0
+    w_gloss: float = 0.5
     balance: str = "family"
     bridge_weight: float = 1.0
     balance_lexical: bool = False
+    # late interaction (ColBERT-style MaxSim over the model's token vectors): each question
+    # word piece, weighted by idf ** late_idf_power over the passages' pieces, takes its best
+    # match in the passage; ranked within each language family like the dense side, over the
+    # late_depth best candidates. Token vectors are stored for corpora up to late_max passages
+    # (float16, about 80 pieces x 768 bytes per passage); above that the term is left out.
+    w_late: float = 3.0
+    late_idf_power: float = 2.0
+    late_depth: int = 200
+    late_max: int = 20_000
     # abstention: logistic on (best passage cosine - best background cosine)
     abstain_gap: float = 0.016
     abstain_scale: float = 0.005

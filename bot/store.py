@@ -5,6 +5,9 @@ Layout of an index directory:
   passages.jsonl  one passage per line (text, offsets, language, paragraph, links)
   vectors.faiss   the FAISS index over the L2-normalised passage vectors
   background.faiss  vectors of off-topic text (what abstention compares against)
+  tokens.npy, token_ids.npy, token_offsets.npy  every passage's token vectors (float16),
+                  their vocabulary ids and where each passage's rows start (late interaction,
+                  ``bot.retrieve``); absent for corpora above ``Settings.late_max`` passages
 
 A build writes a sibling temporary directory and swaps it in with one atomic rename
 (``renameat2(RENAME_EXCHANGE)`` where the kernel has it), so the directory holds the old index
@@ -38,11 +41,15 @@ from .errors import IndexCorruptError, IndexMismatchError
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: token vectors (late interaction)
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 VECTORS = "vectors.faiss"
 BACKGROUND = "background.faiss"
+TOKENS = "tokens.npy"
+TOKEN_IDS = "token_ids.npy"
+TOKEN_OFFSETS = "token_offsets.npy"
+TOKEN_FILES = (TOKENS, TOKEN_IDS, TOKEN_OFFSETS)
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -64,6 +71,33 @@ class Manifest:
     def to_json(self) -> dict[str, Any]:
         """The manifest as written to ``manifest.json``."""
         return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class TokenMatrix:
+    """The token vectors of all passages: passage ``i`` owns rows ``offsets[i]:offsets[i+1]``."""
+
+    vectors: np.ndarray  # float16 [T, dim], L2-normalised rows
+    ids: np.ndarray  # int32 [T], vocabulary ids
+    offsets: np.ndarray  # int64 [passages + 1]
+
+    @classmethod
+    def stack(cls, per_passage: list[tuple[np.ndarray, np.ndarray]], dim: int) -> TokenMatrix:
+        """From (ids, vectors) per passage, in passage order."""
+        counts = [len(ids) for ids, _ in per_passage]
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        if not per_passage or not offsets[-1]:
+            return cls(np.zeros((0, dim), np.float16), np.zeros(0, np.int32), offsets)
+        return cls(
+            np.concatenate([v for _, v in per_passage]).astype(np.float16),
+            np.concatenate([i for i, _ in per_passage]).astype(np.int32),
+            offsets,
+        )
+
+    def rows(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, float16 vectors) of passage ``i``."""
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.ids[a:b], self.vectors[a:b]
 
 
 def rebuild_hint(data_dir: Path, index_dir: Path, model: str | None) -> str:
@@ -120,6 +154,7 @@ def save(
     rows: list[dict[str, Any]],
     manifest_fields: dict[str, Any],
     background: Any = None,
+    tokens: TokenMatrix | None = None,
 ) -> Manifest:
     """Write a complete index next to ``index_dir`` and swap it in atomically."""
     import faiss
@@ -133,6 +168,12 @@ def save(
         if background is not None:
             faiss.write_index(background, str(tmp / BACKGROUND))
             names.append(BACKGROUND)
+        if tokens is not None:
+            for name, arr in zip(
+                TOKEN_FILES, (tokens.vectors, tokens.ids, tokens.offsets), strict=True
+            ):
+                np.save(tmp / name, arr, allow_pickle=False)
+            names.extend(TOKEN_FILES)
         with open(tmp / PASSAGES, "w", encoding="utf-8") as fh:
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -226,7 +267,8 @@ def read_manifest(index_dir: Path, hint: str) -> Manifest:
 
 
 #: The files an index may have; a manifest naming anything else is refused (no path games).
-INDEX_FILES = (VECTORS, PASSAGES, BACKGROUND)
+INDEX_FILES = (VECTORS, PASSAGES, BACKGROUND, *TOKEN_FILES)
+_OPTIONAL = (BACKGROUND, *TOKEN_FILES)
 #: Fields every row of ``passages.jsonl`` has.
 ROW_FIELDS = ("text", "start", "end", "doc_id", "lang", "paragraph")
 _LOAD_ATTEMPTS = 3
@@ -243,7 +285,16 @@ def _dir_id(path: Path) -> tuple[int, int] | None:
 def load(
     index_dir: Path, expect: dict[str, Any], hint: str
 ) -> tuple[Manifest, Any, list[dict[str, Any]]]:
-    """Load and verify an index; ``expect`` maps manifest fields to required values.
+    """Load and verify an index; ``expect`` maps manifest fields to required values
+    (``load_with_tokens`` without the token vectors)."""
+    manifest, vectors, rows, _ = load_with_tokens(index_dir, expect, hint)
+    return manifest, vectors, rows
+
+
+def load_with_tokens(
+    index_dir: Path, expect: dict[str, Any], hint: str
+) -> tuple[Manifest, Any, list[dict[str, Any]], TokenMatrix | None]:
+    """Load and verify an index, its token vectors too (None when it has none).
 
     A build swaps a whole new directory in (see ``save``); files are never changed in place.
     So when the directory is the same one before and after reading, everything read belongs
@@ -270,7 +321,7 @@ def load(
 
 def _load_once(
     index_dir: Path, expect: dict[str, Any], hint: str
-) -> tuple[Manifest, Any, list[dict[str, Any]]]:
+) -> tuple[Manifest, Any, list[dict[str, Any]], TokenMatrix | None]:
     manifest = read_manifest(index_dir, hint)
     if manifest.format_version != FORMAT_VERSION:
         raise IndexMismatchError(
@@ -288,8 +339,11 @@ def _load_once(
     unknown = sorted(set(manifest.checksums) - set(INDEX_FILES))
     unlisted = [
         name for name in INDEX_FILES
-        if name not in manifest.checksums and (name != BACKGROUND or (index_dir / name).exists())
+        if name not in manifest.checksums and (name not in _OPTIONAL or (index_dir / name).exists())
     ]
+    listed_tokens = [name for name in TOKEN_FILES if name in manifest.checksums]
+    if listed_tokens and len(listed_tokens) != len(TOKEN_FILES):
+        unlisted += sorted(set(TOKEN_FILES) - set(listed_tokens))
     if unknown or unlisted:
         raise IndexCorruptError(
             f"{index_dir / MANIFEST} does not list the index files' checksums "
@@ -317,7 +371,32 @@ def _load_once(
                 f"{index_dir / BACKGROUND} holds {background.d}-d vectors, the index "
                 f"{manifest.dim}-d; rebuild: {hint}"
             )
-    return manifest, vectors, rows
+    tokens = _read_tokens(index_dir, manifest, hint) if listed_tokens else None
+    return manifest, vectors, rows, tokens
+
+
+def _read_tokens(index_dir: Path, manifest: Manifest, hint: str) -> TokenMatrix:
+    try:
+        vectors, ids, offsets = (
+            np.load(index_dir / name, allow_pickle=False) for name in TOKEN_FILES
+        )
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"cannot read the token vectors in {index_dir} ({exc}); "
+                                f"rebuild: {hint}") from exc
+    n = manifest.passage_count
+    ok = (
+        vectors.dtype == np.float16 and vectors.ndim == 2 and vectors.shape[1] == manifest.dim
+        and ids.dtype == np.int32 and ids.shape == (len(vectors),)
+        and offsets.dtype == np.int64 and offsets.shape == (n + 1,)
+        and offsets[0] == 0 and offsets[-1] == len(vectors) and bool(np.all(np.diff(offsets) >= 0))
+    )
+    if not ok:
+        raise IndexCorruptError(
+            f"the token vectors in {index_dir} do not fit the index ({vectors.shape} "
+            f"{vectors.dtype}, {ids.shape} ids, {offsets.shape} offsets for {n} passages of "
+            f"dim {manifest.dim}); rebuild: {hint}"
+        )
+    return TokenMatrix(vectors, ids, offsets)
 
 
 def _read_faiss(path: Path, hint: str) -> Any:

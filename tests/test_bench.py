@@ -187,8 +187,9 @@ def test_ann_engine_answers_equal_exact(kind, data_dir, index_dir, tmp_path, mon
     fields = {k: getattr(manifest, k) for k in
               ("model_id", "dim", "corpus_hash", "pipeline_version")}
     hnsw = make_faiss(vectors, settings, kind=kind)
+    tokens = store.load_with_tokens(index_dir, {}, "")[3]  # late interaction as on the exact one
     store.save(target, hnsw, store.read_rows(target), {**fields, "index_type": ann.kind_of(hnsw)},
-               background=faiss.read_index(str(target / store.BACKGROUND)))
+               background=faiss.read_index(str(target / store.BACKGROUND)), tokens=tokens)
     monkeypatch.setattr(ann, "EXACT_SUBSET", 0)  # the filtered index search, not exact scores
     engine = Engine(data_dir, target, settings=settings)
     assert engine.vectors is None and engine.manifest.index_type == kind
@@ -197,7 +198,7 @@ def test_ann_engine_answers_equal_exact(kind, data_dir, index_dir, tmp_path, mon
     assert sum(x == y for x, y in zip(got, reference_top5, strict=True)) >= 0.9 * len(got)
     timings: dict[str, float] = {}
     engine.search(clean_query("why not open source?"), 5, timings=timings)
-    assert set(timings) == {"encode", "lexical", "dense"}
+    assert set(timings) == {"encode", "lexical", "dense", "late"}
     assert all(v >= 0 for v in timings.values())
 
 

@@ -27,7 +27,7 @@ from bot.indexing import build_index
 from bot.ingest import add_document, add_documents, prepare, reflow, remove_document
 from bot.passages import corpus_passages
 from bot.settings import REPO_ROOT, SETTINGS
-from bot.store import VECTORS, read_rows, vectors_array
+from bot.store import TOKEN_FILES, VECTORS, read_rows, vectors_array
 
 QUESTION = "What does the Lumenwing assistant do for farmers?"
 BOILERPLATE = (
@@ -151,10 +151,12 @@ def snapshot(data: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(data.iterdir()) if p.is_file()}
 
 
-def index_state(index: Path) -> tuple[list[dict[str, Any]], np.ndarray]:
+def index_state(index: Path) -> tuple[list[dict[str, Any]], np.ndarray, list[np.ndarray]]:
+    """Rows, passage vectors and the token-vector files (late interaction) of an index."""
     import faiss
 
-    return read_rows(index), vectors_array(faiss.read_index(str(index / VECTORS)))
+    tokens = [np.load(index / name, allow_pickle=False) for name in TOKEN_FILES]
+    return read_rows(index), vectors_array(faiss.read_index(str(index / VECTORS))), tokens
 
 
 # -- the lifecycle: add an HTML article, ask, compare with a full rebuild, remove -----------
@@ -173,7 +175,7 @@ def lifecycle(
     rec: dict[str, Any] = {"data": data, "index": index, "page": page}
     rec["base_catalog"] = (data / CATALOG_NAME).read_bytes()
     rec["base_hash"] = corpus_hash(data)
-    rec["base_rows"], rec["base_vectors"] = index_state(index)
+    rec["base_rows"], rec["base_vectors"], _ = index_state(index)
     # an engine loaded before the add: add_document must make retrieve drop it
     rec["hits_before"] = retrieve(QUESTION, data_dir=data, index_dir=index)
 
@@ -185,12 +187,12 @@ def lifecycle(
     rec["hits_after_add"] = hits = retrieve(QUESTION, data_dir=data, index_dir=index)
     # the source files as they are now (the removal below deletes the added one)
     rec["spans_after_add"] = [(source_text(h.source_path)[h.start : h.end], h.text) for h in hits]
-    rec["rows_after_add"], rec["vectors_after_add"] = index_state(index)
+    rec["rows_after_add"], rec["vectors_after_add"], rec["tokens_after_add"] = index_state(index)
 
     full = root / "full"
     report = build_index(data, full, reuse=False)
     rec["full_report"] = report
-    rec["rows_full"], rec["vectors_full"] = index_state(full)
+    rec["rows_full"], rec["vectors_full"], rec["tokens_full"] = index_state(full)
 
     rec["again"] = add_document(page, data_dir=data, index_dir=index)
     rec["catalog_after_again"] = (data / CATALOG_NAME).read_bytes()
@@ -198,7 +200,7 @@ def lifecycle(
     rec["removed"] = remove_document(result.doc_id, data_dir=data, index_dir=index)
     rec["files_after_remove"] = snapshot(data)
     rec["hits_after_remove"] = retrieve(QUESTION, data_dir=data, index_dir=index)
-    rec["rows_after_remove"], rec["vectors_after_remove"] = index_state(index)
+    rec["rows_after_remove"], rec["vectors_after_remove"], _ = index_state(index)
     return rec
 
 
@@ -237,6 +239,11 @@ def test_incremental_index_equals_a_full_rebuild(lifecycle: dict[str, Any]):
     assert lifecycle["rows_after_add"] == lifecycle["rows_full"]
     np.testing.assert_allclose(lifecycle["vectors_after_add"], lifecycle["vectors_full"],
                                atol=1e-5)
+    # token vectors: the same pieces per passage; values equal up to float16 rounding
+    (vec_a, ids_a, off_a), (vec_f, ids_f, off_f) = lifecycle["tokens_after_add"], lifecycle[
+        "tokens_full"]
+    assert (ids_a == ids_f).all() and (off_a == off_f).all()
+    np.testing.assert_allclose(vec_a.astype(np.float32), vec_f.astype(np.float32), atol=2e-3)
 
 
 def test_the_new_article_answers_with_an_exact_span(lifecycle: dict[str, Any]):
