@@ -9,6 +9,7 @@ import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,18 @@ def check_k(k: object, settings: Settings = SETTINGS) -> int:
     if not 1 <= int(k) <= settings.max_k:
         raise InvalidQueryError(f"k={k} is out of range; ask for 1 to {settings.max_k} passages")
     return int(k)
+
+
+@lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread() -> Any:
+    """Context manager: numpy's BLAS on the calling thread only."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -140,6 +153,11 @@ class Engine:
         self.background = store.background_array(self.index_dir)
         self.penalty = np.zeros(len(self.rows), dtype=np.float32)
         self.token_weight = self._token_weights(self.tokens)
+        # float32 copy of the token vectors when small (converting per query costs more
+        # than the matmul); a larger store is converted per query, candidates' rows only
+        t = self.tokens
+        small = t is not None and t.vectors.size <= settings.late_float32_max
+        self.token_vectors32 = t.vectors.astype(np.float32) if t is not None and small else None
 
     def _token_weights(self, tokens: store.TokenMatrix | None) -> dict[int, float]:
         """idf ** late_idf_power of every vocabulary id in the passages (late interaction)."""
@@ -164,8 +182,18 @@ class Engine:
         starts, lengths = starts[lengths > 0], lengths[lengths > 0]
         if not len(cands):
             return out
-        rows = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-        sims = tokens.vectors[rows].astype(np.float32) @ query.vectors.T
+        # one BLAS thread: a multi-threaded OpenBLAS keeps its workers spinning after the
+        # product, and on 2 cores they slow the next query's ONNX Runtime encode by 2x
+        with _one_blas_thread():
+            if self.token_vectors32 is not None and len(cands) == len(self.rows):
+                sims = self.token_vectors32 @ query.vectors.T  # every passage: no gather
+            else:
+                rows = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+                rows += np.arange(lengths.sum())
+                source = (
+                    self.token_vectors32 if self.token_vectors32 is not None else tokens.vectors
+                )
+                sims = source[rows].astype(np.float32, copy=False) @ query.vectors.T
         best = np.maximum.reduceat(sims, np.cumsum(lengths) - lengths, axis=0)
         rare = float(np.log((len(self.rows) + 1) / 0.5) ** self.settings.late_idf_power)
         w = np.array([self.token_weight.get(int(i), rare) for i in query.ids])

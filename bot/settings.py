@@ -53,8 +53,9 @@ class Settings:
     # (float16, about 80 pieces x 768 bytes per passage); above that the term is left out.
     w_late: float = 3.0
     late_idf_power: float = 2.0
-    late_depth: int = 200
+    late_depth: int = 60
     late_max: int = 20_000
+    late_float32_max: int = 16_000_000  # token-vector elements kept as float32 (64 MB)
     # abstention: logistic on (best passage cosine - best background cosine)
     abstain_gap: float = 0.016
     abstain_scale: float = 0.005
