@@ -85,6 +85,15 @@ def _one_blas_thread() -> Any:
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
+def _add_rrf(fused: np.ndarray, scores: np.ndarray, sel: np.ndarray, weight: float,
+             rrf_k: float) -> None:
+    """Add reciprocal-rank credit, ``weight / (rrf_k + rank)``, to the passages ``sel`` (a
+    mask) ranked by ``scores``, best first."""
+    idx = np.flatnonzero(sel)
+    order = idx[np.argsort(-scores[idx], kind="stable")]
+    fused[order] += weight / (rrf_k + np.arange(1, len(order) + 1))
+
+
 @dataclass(frozen=True)
 class Scored:
     """Internal: one candidate with its fused score and the evidence behind it."""
@@ -188,6 +197,7 @@ class Engine:
             if self.token_vectors32 is not None and len(cands) == len(self.rows):
                 sims = self.token_vectors32 @ query.vectors.T  # every passage: no gather
             else:
+                # each piece's row: its passage's first row + its place within the passage
                 rows = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
                 rows += np.arange(lengths.sum())
                 source = (
@@ -231,22 +241,14 @@ class Engine:
         # dense: rank within each language so one language cannot crowd out the others
         groups = self.families if s.balance == "family" else self.langs
         for lang in np.unique(groups):
-            sel = np.flatnonzero((groups == lang) & mask)
-            if not len(sel):
-                continue
-            order = sel[np.argsort(-dense[sel], kind="stable")]
-            fused[order] += s.w_dense / (s.rrf_k + np.arange(1, len(order) + 1))
+            _add_rrf(fused, dense, (groups == lang) & mask, s.w_dense, s.rrf_k)
         lex_groups = self.families if s.balance_lexical else np.zeros(len(self.rows), dtype=bool)
         for group in np.unique(lex_groups):
-            sel = np.flatnonzero((lex > 0) & mask & (lex_groups == group))
-            order = sel[np.argsort(-lex[sel], kind="stable")]
-            fused[order] += s.w_lexical / (s.rrf_k + np.arange(1, len(order) + 1))
+            _add_rrf(fused, lex, (lex > 0) & mask & (lex_groups == group), s.w_lexical, s.rrf_k)
         if s.w_gloss and detect_lang(query) == "en":
             # an English question also ranks Chinese passages by their dictionary glosses
             gloss = self.lexical.gloss_scores(query)
-            sel = np.flatnonzero((gloss > 0) & mask)
-            order = sel[np.argsort(-gloss[sel], kind="stable")]
-            fused[order] += s.w_gloss / (s.rrf_k + np.arange(1, len(order) + 1))
+            _add_rrf(fused, gloss, (gloss > 0) & mask, s.w_gloss, s.rrf_k)
         if q_tokens is not None:
             # late interaction: word-level matches the pooled vector blurs; scored for the
             # late_depth best candidates so far and ranked within each language family
@@ -255,9 +257,8 @@ class Engine:
             cands = allowed[np.argsort(-(fused[allowed] + 1e-9 * dense[allowed]), kind="stable")]
             late = self.late_scores(q_tokens, np.sort(cands[: s.late_depth]))
             for family in np.unique(self.families):
-                sel = np.flatnonzero(~np.isnan(late) & (self.families == family))
-                order = sel[np.argsort(-late[sel], kind="stable")]
-                fused[order] += s.w_late / (s.rrf_k + np.arange(1, len(order) + 1))
+                scored = ~np.isnan(late) & (self.families == family)
+                _add_rrf(fused, late, scored, s.w_late, s.rrf_k)
             if timings is not None:
                 timings["late"] = time.perf_counter() - t3
         # a raw-score term breaks rank ties in favour of the closer passage
