@@ -50,7 +50,7 @@ class Settings:
     # word piece, weighted by idf ** late_idf_power over the passages' pieces, takes its best
     # match in the passage; ranked within each language family like the dense side, over the
     # late_depth best candidates. Token vectors are stored for corpora up to late_max passages
-    # (float16, about 80 pieces x 768 bytes per passage); above that the term is left out.
+    # (float16, about 64 pieces x 768 bytes = 50 KB per passage); above that the term is left out.
     w_late: float = 3.0
     late_idf_power: float = 2.0
     late_depth: int = 60
