@@ -91,6 +91,10 @@ class GlossaryEntry:
     canonical: str
     kind: str
     aliases: tuple[str, ...]
+    #: person entries: the organisation (an entry's canonical name) and the titles that name
+    #: the person without their name ("Kunlun's CEO", "百度创始人")
+    org: str | None = None
+    titles: tuple[str, ...] = ()
 
 
 def load_glossary(data_dir: Path) -> list[GlossaryEntry]:
@@ -105,32 +109,88 @@ def load_glossary(data_dir: Path) -> list[GlossaryEntry]:
                 str(e["canonical"]),
                 str(e.get("kind", "term")),
                 tuple(dict.fromkeys([str(e["canonical"]), *map(str, e.get("aliases", []))])),
+                str(e["org"]) if e.get("org") else None,
+                tuple(map(str, e.get("titles", []))),
             )
             for e in raw["entries"]
         ]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CorpusError(f"{path} is malformed ({exc}); see README, 'Glossary'") from exc
+    names = {e.canonical for e in entries}
+    for e in entries:
+        if e.org is not None and e.org not in names:
+            raise CorpusError(
+                f"{path}: {e.canonical!r} has org {e.org!r}, which is no entry's canonical name;"
+                " add that entry or fix the name (see README, 'Glossary')"
+            )
     return entries
 
 
+def _alternation(folded: Sequence[str]) -> str:
+    """A regex matching any of the folded words, longest first, Latin ones as whole words."""
+    return "|".join(
+        # not \b: "百度的ernie" has no word boundary between 的 and e
+        (rf"(?<![a-z0-9]){re.escape(a)}(?![a-z0-9])" if not _CJK_RUN.search(a) else re.escape(a))
+        for a in sorted(folded, key=len, reverse=True)
+    )
+
+
+# how far a title may sit after the organisation: "Kunlun's CEO", "昆仑万维董事长兼CEO"
+_ROLE_GAP = 8
+
+
+def _role_pattern(org_aliases: Sequence[str], titles: Sequence[str]) -> re.Pattern[str]:
+    """'<org> ... <title>' or '<title> of <org>' (folded text)."""
+    org, title = _alternation(org_aliases), _alternation(titles)
+    return re.compile(
+        rf"(?:{org})[^。！？!?,，;；]{{0,{_ROLE_GAP}}}?(?:{title})"
+        rf"|(?:{title})\s+(?:of|at)\s+(?:the\s+)?(?:{org})"
+    )
+
+
+# "why" questions, and the passages that give a reason (folded text: simplified, lower case):
+# a why-question's answer states a cause far more often than passages at large do
+_ASKS_REASON = re.compile(r"(?<![a-z])why(?![a-z])|为什么|为何|何以|原因|理由")
+_GIVES_REASON = re.compile(
+    r"因为|之所以|原因|由于|理由|为什么|(?<![a-z])(?:because|reasons?|due to)(?![a-z])"
+)
+
+
+def asks_reason(folded_query: str) -> bool:
+    """Whether a (folded) question asks why."""
+    return _ASKS_REASON.search(folded_query) is not None
+
+
+def gives_reason(text: str) -> bool:
+    """Whether a passage states a cause (因为, 之所以, because ...)."""
+    return _GIVES_REASON.search(fold(text)) is not None
+
+
 class Expander:
-    """Adds every alias of each glossary entry that a query mentions."""
+    """Adds every alias of each glossary entry that a query mentions; a person is also
+    mentioned by a title at their organisation ("Kunlun's CEO" names Fang Han)."""
 
     def __init__(self, entries: Sequence[GlossaryEntry]):
         self._rules: list[tuple[re.Pattern[str], list[str]]] = []
+        self._roles: list[tuple[re.Pattern[str], str]] = []
+        by_name = {e.canonical: e for e in entries}
         jb = _jieba()
         for entry in entries:
             folded = [fold(a) for a in entry.aliases]
             for alias in folded:
                 if _CJK_RUN.search(alias):
                     jb.add_word(alias)  # keep names like 文心一言 whole when segmenting
-            alts = "|".join(
-                # not \b: "百度的ernie" has no word boundary between 的 and e
-                (rf"(?<![a-z0-9]){re.escape(a)}(?![a-z0-9])" if not _CJK_RUN.search(a)
-                 else re.escape(a))
-                for a in sorted(folded, key=len, reverse=True)
-            )
-            self._rules.append((re.compile(alts), folded))
+            self._rules.append((re.compile(_alternation(folded)), folded))
+            org = by_name.get(entry.org) if entry.org else None
+            if org is not None and entry.titles:
+                titles = [fold(t) for t in entry.titles]
+                role = _role_pattern([fold(a) for a in org.aliases], titles)
+                self._rules.append((role, folded))
+                self._roles.append((role, entry.canonical))
+
+    def people_by_role(self, folded_query: str) -> list[str]:
+        """Canonical names of the people the folded query names by a title ("百度创始人")."""
+        return [name for pattern, name in self._roles if pattern.search(folded_query)]
 
     def expand_entries(self, folded_query: str) -> list[list[str]]:
         """The aliases (folded) of each entry mentioned in the folded query, entry by entry."""

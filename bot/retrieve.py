@@ -20,7 +20,15 @@ from .corpus import LANGS, DocInfo, corpus_hash, load_catalog, resolve_data_dir
 from .errors import InvalidArgumentTypeError, InvalidQueryError
 from .format import citation, match_label
 from .indexing import build_index, pipeline_version, resolve_index_dir
-from .lexical import GLOSSARY_NAME, Expander, LexicalIndex, fold, load_glossary
+from .lexical import (
+    GLOSSARY_NAME,
+    Expander,
+    LexicalIndex,
+    asks_reason,
+    fold,
+    gives_reason,
+    load_glossary,
+)
 from .passages import detect_lang
 from .quotes import load_people, people_named
 from .settings import DEFAULT_MODEL, SETTINGS, Settings
@@ -151,16 +159,17 @@ class Engine:
         self.doc_ids = np.array([r["doc_id"] for r in self.rows])
         # the embedding bias is between languages, not between the two Chinese scripts
         self.families = np.array(["en" if lang == "en" else "zh" for lang in self.langs])
+        self.expander = Expander(load_glossary(self.data_dir))
         self.lexical = LexicalIndex(
             [r["text"] for r in self.rows],
-            Expander(load_glossary(self.data_dir)),
+            self.expander,
             settings.bridge_weight,
             glossed=(self.families == "zh") if settings.w_gloss else None,
         )
         self.people = load_people(self.data_dir / GLOSSARY_NAME)
         self.speakers = np.array([r.get("speaker") or "" for r in self.rows])
+        self.reasons = np.array([gives_reason(r["text"]) for r in self.rows], dtype=np.float64)
         self.background = store.background_array(self.index_dir)
-        self.penalty = np.zeros(len(self.rows), dtype=np.float32)
         self.token_weight = self._token_weights(self.tokens)
         # float32 copy of the token vectors when small (converting per query costs more
         # than the matmul); a larger store is converted per query, candidates' rows only
@@ -232,7 +241,7 @@ class Engine:
         lex = self.lexical.scores(query)
         t2 = time.perf_counter()
         if self.vectors is not None:
-            dense = self.vectors @ q - self.penalty
+            dense = self.vectors @ q
         else:  # large corpus: the candidates of each ranker stand in for it
             dense, mask = self._ann_candidates(query, q, lex, mask)
         if timings is not None:
@@ -263,9 +272,14 @@ class Engine:
                 timings["late"] = time.perf_counter() - t3
         # a raw-score term breaks rank ties in favour of the closer passage
         fused += s.w_raw * dense
-        # "what did Fang Han say ...": that person's own words come before reports about him
-        for person in people_named(fold(query), self.people):
+        folded = fold(query)
+        # "what did Fang Han say ..." (or "... Kunlun's CEO"): that person's own words come
+        # before reports about him
+        named = people_named(folded, self.people) + self.expander.people_by_role(folded)
+        for person in dict.fromkeys(named):
             fused += s.w_speaker * (self.speakers == person)
+        if s.w_reason and asks_reason(folded):
+            fused += s.w_reason * self.reasons
         allowed = np.flatnonzero(mask)
         best = allowed[np.argsort(-fused[allowed], kind="stable")]
         ranked = [Scored(int(i), float(fused[i]), float(dense[i]), float(lex[i])) for i in best]
@@ -309,7 +323,7 @@ class Engine:
         extra = np.setdiff1d(np.concatenate(lexical), np.flatnonzero(pool))
         dense[extra] = ann.cosines(self.index, extra, q)
         pool[extra] = True
-        return dense - self.penalty, mask & pool
+        return dense, mask & pool
 
     def confidence(self, evidence: dict[str, float]) -> float:
         """How likely the corpus answers the question at all (0..1)."""

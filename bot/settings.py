@@ -42,6 +42,8 @@ class Settings:
     w_lexical: float = 0.75
     w_raw: float = 0.05
     w_speaker: float = 0.1
+    # a why-question favours passages that state a cause (lexical.gives_reason)
+    w_reason: float = 0.03
     w_gloss: float = 0.5
     balance: str = "family"
     bridge_weight: float = 1.0

@@ -5,13 +5,18 @@ Real model, real index (the session fixtures in conftest.py).
 
 from __future__ import annotations
 
+import json
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot import retrieve
+from bot.errors import CorpusError
 from bot.evaluate import load_questions, run, summarize
-from bot.lexical import Expander, fold, load_glossary, tokenize
+from bot.lexical import Expander, asks_reason, fold, gives_reason, load_glossary, tokenize
 from bot.quotes import attribute, find_quotes, load_people, people_named
 from bot.settings import REPO_ROOT
 
@@ -37,6 +42,63 @@ def test_glossary_person_names_are_canonical_in_every_script(data_dir: Path):
     assert people_named(fold("方漢怎麼看開源"), people) == ["Fang Han"]
     assert people_named(fold("李彦宏和Wang Xiaochuan"), people) == ["Robin Li", "Wang Xiaochuan"]
     assert people_named(fold("Robin Hood"), people) == []  # a lone first name is no match
+
+
+def test_a_person_is_named_by_a_title_at_their_organisation(data_dir: Path):
+    expander = Expander(load_glossary(data_dir))
+    for q in ("What does Kunlun's CEO think of open source?", "the chairman of Kunlun Wanwei",
+              "昆侖萬維董事長怎麼看開源", "昆仑万维CEO如何看推理成本"):
+        assert expander.people_by_role(fold(q)) == ["Fang Han"], q
+    assert expander.people_by_role(fold("百度创始人如何看待智能体")) == ["Robin Li"]
+    assert expander.people_by_role(fold("Baidu's founder on agents")) == ["Robin Li"]
+    for q in ("Baidu's products", "What did the CEO say?", "Kunlun's music model",
+              "昆仑万维发布了音乐模型。CEO表示", "Baidu's many competitors and their founders"):
+        assert expander.people_by_role(fold(q)) == [], q
+    # the role expands to the person's names on the lexical side
+    assert "方汉" in expander.expand(fold("Kunlun's CEO on open source"))
+
+
+def test_a_role_puts_that_persons_words_first(data_dir: Path, index_dir: Path):
+    hits = retrieve("What does Kunlun Wanwei's chairman think of open-source models?", 5,
+                    data_dir=data_dir, index_dir=index_dir)
+    assert hits[0].speaker == "Fang Han"
+
+
+def test_a_glossary_org_must_name_an_entry(tmp_path: Path, data_dir: Path):
+    raw = json.loads((data_dir / "glossary.json").read_text(encoding="utf-8"))
+    person = next(e for e in raw["entries"] if e["canonical"] == "Fang Han")
+    person["org"] = "Kunlun Wanwie"
+    (tmp_path / "glossary.json").write_text(json.dumps(raw, ensure_ascii=False), "utf-8")
+    with pytest.raises(CorpusError, match="Kunlun Wanwie"):
+        load_glossary(tmp_path)
+    shutil.copy(data_dir / "glossary.json", tmp_path / "glossary.json")
+    assert load_glossary(tmp_path)  # the shipped one is consistent
+
+
+def test_why_questions_favour_passages_that_give_a_reason(engine):
+    assert asks_reason(fold("為什麼百度不開源?")) and asks_reason(fold("Why not open source?"))
+    assert not asks_reason(fold("What did Whyte say?"))
+    assert gives_reason("而百度之所以決定不開源") and gives_reason("because it is cheaper")
+    assert not gives_reason("李彦宏表示,开源模型会越来越落后。")
+    assert 0 < engine.reasons.sum() < len(engine.rows) / 3
+    mask = np.ones(len(engine.rows), dtype=bool)
+    settings = engine.settings
+
+    def fused(question: str, w_reason: float) -> np.ndarray:
+        engine.settings = replace(settings, w_reason=w_reason)
+        try:
+            ranked, _ = engine.rank(question, mask)
+        finally:
+            engine.settings = settings
+        out = np.zeros(len(engine.rows))
+        out[[c.idx for c in ranked]] = [c.fused for c in ranked]
+        return out
+
+    for question, asks in (("Why did Baidu keep Wenxin closed source?", True),
+                           ("What did Baidu decide about open source?", False)):
+        lift = fused(question, 0.03) - fused(question, 0.0)
+        expected = 0.03 * engine.reasons if asks else np.zeros(len(engine.rows))
+        np.testing.assert_allclose(lift, expected, atol=1e-9)
 
 
 def test_quote_spans_are_exact_source_characters(engine):
@@ -120,7 +182,7 @@ def test_own_question_set_figures(data_dir: Path, index_dir: Path):
     assert s["abstained_offtopic"] == 1.0
     assert s["wrongly_unanswered"] <= 0.03
     assert s["recall@5"] >= 0.90, s
-    assert s["mrr"] >= 0.78, s
+    assert s["mrr"] >= 0.82, s
     assert s["median_passage_chars"] <= 300
 
 
