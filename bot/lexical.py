@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 GLOSSARY_NAME = "glossary.json"
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[a-z0-9]+(?:[.\-'][a-z0-9]+)*")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[.\-'][A-Za-z0-9]+)*")
+# jieba's tags for names of people, places and organisations
+_NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt"})
 _EN_STOP = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being
     do does did doing have has had having it its this that these those there here what which who
@@ -58,6 +61,14 @@ def _jieba() -> Any:
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
     return jieba
+
+
+@lru_cache(maxsize=1)
+def _posseg() -> Any:
+    import jieba.posseg
+
+    _jieba()  # the same dictionary, with the glossary's words added
+    return jieba.posseg
 
 
 def fold(text: str) -> str:
@@ -324,11 +335,17 @@ class Bridge:
     def __init__(self, vocabulary: set[str]):
         self.en_to_zh: dict[str, set[str]] = {}
         self.zh_to_en: dict[str, set[str]] = {}
+        #: Chinese words with a gloss of a few words that all occur in the corpus (硅谷 ->
+        #: "silicon valley"): too loose to translate by, but the corpus does speak of them
+        self.zh_phrases: set[str] = set()
         for word, glosses in _cedict():
             zh_in = word in vocabulary
             for words in glosses:
                 if len(words) != 1:
-                    continue  # longer glosses explain rather than translate
+                    # longer glosses explain rather than translate
+                    if len(words) <= 3 and all(w in vocabulary for w in words):
+                        self.zh_phrases.add(word)
+                    continue
                 if zh_in:
                     self.en_to_zh.setdefault(words[0], set()).add(word)
                 if words[0] in vocabulary:
@@ -387,6 +404,10 @@ class LexicalIndex:
         tokens = list(dict.fromkeys(tokenize(folded, folded=True)))
         if not tokens:
             return 0.0
+        return len(self._covered(folded, tokens)) / len(tokens)
+
+    def _covered(self, folded: str, tokens: Sequence[str]) -> set[str]:
+        """The ``tokens`` of the folded question that the corpus speaks of, under any spelling."""
         vocab = self._bm25.vocab_dict
         covered = {t for t in tokens if t in vocab}
         if self.expander is not None:
@@ -397,8 +418,82 @@ class LexicalIndex:
                     covered.update(t for toks in alias_tokens for t in toks if t in tokens)
         if self.bridge is not None:
             # ... or when its dictionary translation does (English question, Chinese corpus)
-            covered.update(t for t in tokens if t not in covered and self.bridge.translate([t]))
-        return len(covered) / len(tokens)
+            covered.update(
+                t for t in tokens
+                if t not in covered and (self.bridge.translate([t]) or t in self.bridge.zh_phrases)
+            )
+        return covered
+
+    def unknown_names(self, query: str, max_zipf: float) -> list[str]:
+        """Names in the question that the corpus never mentions under any spelling (direct,
+        glossary alias, dictionary, pinyin): "Jensen Huang" or "李开复" in a question about
+        articles that never name them.
+
+        A name is a Latin word of 3 characters or more with a capital or a digit ("Huang",
+        "H100", "iPhone") that is rarer in English than ``max_zipf`` (wordfreq's Zipf scale:
+        "Western" is 5.0, "Huang" 3.4), or a Chinese word jieba tags as a person, place or
+        organisation.
+        """
+        text = unicodedata.normalize("NFKC", query)
+        folded = fold(text)
+        chinese = _CJK_RUN.search(text) is not None
+        names: list[str] = []
+        latin = list(_LATIN_WORD.finditer(text))
+        for i, m in enumerate(latin):
+            word = m.group()
+            if len(word) < 3 or not any(c.isalpha() for c in word):
+                continue  # too short to tell a name from an abbreviation or a unit ("2J")
+            # an English question's first word is capitalised anyway
+            capital = any(c.isupper() for c in word[1:]) or (
+                word[0].isupper() and (chinese or i > 0 or text[: m.start()].strip() != "")
+            )
+            if capital or any(c.isdigit() for c in word):
+                names.append(word.lower())
+        if chinese:
+            names.extend(
+                p.word for p in _posseg().cut(folded)
+                if p.flag in _NAME_TAGS and len(p.word) > 1 and _CJK_RUN.fullmatch(p.word)
+            )
+        names = list(dict.fromkeys(names))
+        if not names:
+            return []
+        tokens = {n: tokenize(n, folded=True) or [n] for n in names}
+        covered = self._covered(folded, [t for ts in tokens.values() for t in ts])
+        spelled = self._pinyin(text)
+        unknown = [
+            n for n in names if n not in spelled and not any(t in covered for t in tokens[n])
+        ]
+        if any(not _CJK_RUN.search(n) for n in unknown):
+            from wordfreq import zipf_frequency
+
+            unknown = [
+                n for n in unknown
+                if _CJK_RUN.search(n) or zipf_frequency(n, "en") < max_zipf
+            ]
+        return unknown
+
+    def _pinyin(self, text: str) -> set[str]:
+        """The question's Latin words (and adjacent pairs: "Fang Han") that spell a Chinese
+        word of the corpus in toneless pinyin ("Tiangong" for 天工)."""
+        words = [w.lower() for w in re.findall(r"[A-Za-z]+", text)]
+        if not words:
+            return set()
+        spelled = self._pinyin_vocabulary
+        found = {w for w in words if w in spelled}
+        for a, b in zip(words, words[1:], strict=False):
+            if a + b in spelled:
+                found.update((a, b))
+        return found
+
+    @cached_property
+    def _pinyin_vocabulary(self) -> set[str]:
+        from pypinyin import lazy_pinyin
+
+        return {
+            "".join(lazy_pinyin(t))
+            for t in self._bm25.vocab_dict
+            if len(t) > 1 and _CJK_RUN.fullmatch(t)
+        }
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when no token matches)."""

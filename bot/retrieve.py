@@ -289,6 +289,7 @@ class Engine:
             "background_top": bg,
             "lexical_top": float(lex[allowed].max()) if len(allowed) else 0.0,
             "coverage": self.lexical.coverage(query),
+            "unknown_names": float(len(self.lexical.unknown_names(query, s.name_max_zipf))),
         }
         return ranked, evidence
 
@@ -329,9 +330,11 @@ class Engine:
         """How likely the corpus answers the question at all (0..1)."""
         s = self.settings
         # two rankers' evidence: how far the best passage beats off-topic text (dense), and
-        # how much of the question the articles' vocabulary covers at all (lexical)
+        # how much of the question the articles' vocabulary covers at all (lexical); a name
+        # the articles never mention marks a question about something else
         gap = evidence["dense_top"] - evidence["background_top"]
         score = gap + s.coverage_weight * (evidence["coverage"] - 0.5)
+        score -= s.unknown_name_weight * min(1.0, evidence.get("unknown_names", 0.0))
         return float(1.0 / (1.0 + np.exp(-(score - s.abstain_gap) / s.abstain_scale)))
 
     def search(

@@ -62,6 +62,11 @@ class Settings:
     abstain_gap: float = 0.016
     abstain_scale: float = 0.005
     coverage_weight: float = 0.05
+    # a question naming something the corpus never mentions under any spelling (a Latin word
+    # with a capital or digit rarer than name_max_zipf on wordfreq's English Zipf scale, or a
+    # jieba-tagged Chinese name; lexical.LexicalIndex.unknown_names) loses this much gap
+    unknown_name_weight: float = 0.1
+    name_max_zipf: float = 4.5
     min_confidence: float = 0.5
     batch_size: int = 32
     # dense index by corpus size (indexing.make_faiss; figures in bench/RESULTS.md): exact

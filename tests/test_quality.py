@@ -16,7 +16,15 @@ import pytest
 from bot import retrieve
 from bot.errors import CorpusError
 from bot.evaluate import load_questions, run, summarize
-from bot.lexical import Expander, asks_reason, fold, gives_reason, load_glossary, tokenize
+from bot.lexical import (
+    Expander,
+    LexicalIndex,
+    asks_reason,
+    fold,
+    gives_reason,
+    load_glossary,
+    tokenize,
+)
 from bot.quotes import attribute, find_quotes, load_people, people_named
 from bot.settings import REPO_ROOT
 
@@ -101,6 +109,46 @@ def test_why_questions_favour_passages_that_give_a_reason(engine):
         np.testing.assert_allclose(lift, expected, atol=1e-9)
 
 
+def test_names_the_corpus_never_mentions(engine):
+    def names(question: str) -> list[str]:
+        return engine.lexical.unknown_names(question, engine.settings.name_max_zipf)
+
+    assert names("What did Jensen Huang say about closed-source models?") == ["jensen", "huang"]
+    assert names("李開復怎麼看開源大模型?") == ["李开复"]
+    assert names("Kimi的用户多吗?") == ["kimi"]
+    # named in some spelling: glossary alias, the other language, the dictionary, pinyin
+    for question in (
+        "What did Fang Han say about Nigeria?",
+        "Where would a top engineer in Silicon Valley choose to work?",
+        "硅谷的工程师会怎么选?",
+        "Is Tiangong 3.0 open source?",
+        "Do Llama and Mistral matter, according to Li Yanhong?",
+        "百度的文心一言和GPT-4比怎么样?",
+        # a capitalised common word is not a name; an English question's first word is
+        # capitalised anyway
+        "Does Western culture dominate, according to Fang Han?",
+        "Nigeria's film costs?",
+    ):
+        assert names(question) == [], question
+
+
+def test_a_name_is_known_by_its_pinyin():
+    index = LexicalIndex(["陈晓明表示,开源很重要。"], bridge_weight=1.0)
+    assert index.unknown_names("What did Chen Xiaoming say?", 4.5) == []
+    assert index.unknown_names("What did Chen Xiaohong say?", 4.5) == ["chen", "xiaohong"]
+
+
+def test_a_question_naming_someone_the_articles_never_mention_gets_nothing(engine):
+    question = "What did Jensen Huang say about closed-source models?"
+    settings = engine.settings
+    try:
+        engine.settings = replace(settings, unknown_name_weight=0.0)
+        assert engine.search(question, 5), "the rest of the question is on topic"
+    finally:
+        engine.settings = settings
+    assert engine.search(question, 5) == []
+
+
 def test_quote_spans_are_exact_source_characters(engine):
     quotes = 0
     for row in engine.rows:
@@ -172,17 +220,30 @@ def test_near_duplicates_do_not_fill_the_top_five(data_dir: Path, index_dir: Pat
     assert not linked & {(h.doc_id, h.start) for h in hits}
 
 
-def test_own_question_set_figures(data_dir: Path, index_dir: Path):
-    """Regression floor on our own 45 questions (written from the articles, not the dev set)."""
-    questions = load_questions(OWN_SET)
+@pytest.mark.parametrize(
+    ("name", "min_offtopic", "min_recall5", "min_mrr"),
+    [
+        # ours: written from the articles, not from the dev set
+        ("questions.jsonl", 1.0, 0.90, 0.82),
+        # written blind: by a separate session from the articles alone, without seeing the
+        # system, the dev set or ours; its figures are the honest estimate for unseen questions
+        ("questions_blind.jsonl", 0.9, 0.85, 0.65),
+    ],
+)
+def test_own_question_set_figures(
+    name: str, min_offtopic: float, min_recall5: float, min_mrr: float,
+    data_dir: Path, index_dir: Path,
+):
+    """Regression floors on our two question sets (45 and 50 questions)."""
+    questions = load_questions(OWN_SET.parent / name)
     assert len(questions) >= 40
     assert {q.lang for q in questions} == {"en", "zh-Hans", "zh-Hant"}
     outcomes = run(questions, lambda q: retrieve(q, 5, data_dir=data_dir, index_dir=index_dir))
     s = summarize(outcomes, [len(t) for o in outcomes for t in o.top])
-    assert s["abstained_offtopic"] == 1.0
+    assert s["abstained_offtopic"] >= min_offtopic, s
     assert s["wrongly_unanswered"] <= 0.03
-    assert s["recall@5"] >= 0.90, s
-    assert s["mrr"] >= 0.82, s
+    assert s["recall@5"] >= min_recall5, s
+    assert s["mrr"] >= min_mrr, s
     assert s["median_passage_chars"] <= 300
 
 
