@@ -6,28 +6,23 @@ from pathlib import Path
 from typing import Any
 
 from .lexical import GLOSSARY_NAME
-from .quotes import attribute, load_people
-
-# how much of the article before a passage is context for who is speaking
-CONTEXT_CHARS = 600
+from .quotes import Context, load_people, quote_spans, speaker_in_context
 
 
 def annotate(rows: list[dict[str, Any]], data_dir: Path) -> None:
-    """Add ``quotes`` (absolute spans) and ``speaker`` to every passage row, in place."""
+    """Add ``quotes`` (absolute spans) and ``speaker`` to every passage row, in place.
+
+    Rows are read in article order: who is speaking carries from one passage to the next
+    while the text goes on with that speech (``quotes.speaker_in_context``).
+    """
     people = load_people(Path(data_dir) / GLOSSARY_NAME)
+    ctx = Context()
     for i, row in enumerate(rows):
-        before: list[str] = []
-        j = i - 1
-        while (
-            j >= 0
-            and rows[j]["doc_id"] == row["doc_id"]
-            and sum(map(len, before)) < CONTEXT_CHARS
-        ):
-            before.insert(0, rows[j]["text"])
-            j -= 1
+        if i == 0 or rows[i - 1]["doc_id"] != row["doc_id"]:
+            ctx = Context()
+        speaker, ctx = speaker_in_context(row["text"], people, ctx, row.get("heading"))
         same_doc = i + 1 < len(rows) and rows[i + 1]["doc_id"] == row["doc_id"]
         after = rows[i + 1]["text"] if same_doc else ""
-        spans, speaker = attribute(row["text"], "\n".join(before), after, people)
         row["speaker"] = speaker
         row["quotes"] = [
             {
@@ -36,5 +31,5 @@ def annotate(rows: list[dict[str, Any]], data_dir: Path) -> None:
                 "end": row["start"] + s.end,
                 "speaker": s.speaker,
             }
-            for s in spans
+            for s in quote_spans(row["text"], after, people, speaker)
         ]

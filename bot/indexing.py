@@ -18,8 +18,8 @@ from .settings import SETTINGS, Settings
 
 log = logging.getLogger(__name__)
 
-# Bump when cleaning, splitting or embedding rules change: old indexes are then rebuilt.
-PIPELINE_VERSION = "1"
+# Bump when cleaning, splitting, speaker or embedding rules change: old indexes are then rebuilt.
+PIPELINE_VERSION = "2"
 
 
 def pipeline_version(settings: Settings = SETTINGS) -> str:

@@ -3,9 +3,11 @@
 A quotation is text between paired quote marks (“…”, 「…」, 『…』, "…"). The speaker of a
 passage is the person an attribution names: ``<name> + speech verb`` (李彦宏表示, 方漢認為,
 Robin Li said), ``said <name>``, a transcript label (``李彦宏:``), or a pronoun (他表示, He said)
-that refers back to the last person named in the context before the passage. Names come
-from the glossary's ``kind: person`` entries, matched after simplified/traditional folding,
-so every script maps to one canonical name.
+that refers back to the last person named. A passage without one carries on the speech before
+it only when the text says so (a quotation left open, the same interview answer, first-person
+words, an opening quote mark); otherwise it is narration and has no speaker. Names come from
+the glossary's ``kind: person`` entries, matched after simplified/traditional folding, so
+every script maps to one canonical name.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from .lexical import fold
 _PAIRS = {"“": "”", "「": "」", "『": "』", '"': '"'}
 _MIN_QUOTE_CHARS = 2
 # how far (in characters) a speech verb may sit after a name: "李彦宏在百度内部直言"
-_VERB_GAP = 12
+_VERB_GAP = 24
 _ZH_VERBS = (
     "表示|说|說|认为|認為|坦言|直言|指出|强调|強調|称|稱|透露|提到|提出|回应|回應|"
-    "解释|解釋|谈到|談到|谈及|談及|提及|告诉|告訴|补充|補充|判断|判斷|预测|預測|坚持认为|如是表示"
+    "解释|解釋|谈到|談到|谈及|談及|提及|告诉|告訴|补充|補充|判断|判斷|预测|預測|坚持认为|如是表示|"
+    "看来|看來|觉得|覺得|痛斥|批评|批評|呼吁|呼籲|阐述|闡述"
 )
 _EN_VERBS = (
     r"said|says|say|believes|believe|argued|argues|added|adds|noted|notes|stated|states|"
@@ -187,21 +190,91 @@ def _attributor(people: list[Person]) -> Attributor:
     return att
 
 
-def speaker_of(text: str, before: str, people: list[Person]) -> str | None:
-    """Who the passage's words belong to, or None when the text does not say."""
+# someone the glossary does not name is speaking ("主持人反问", "a developer told"): the words
+# are not those of the person quoted before
+_OTHER_ROLES_ZH = "主持人|记者|从业者|分析师|业内人士|专家|投资人"
+_OTHER_ROLES_EN = (
+    r"reporter|host|moderator|practitioner|developer|analyst|expert|insider|investor|observer"
+)
+_OTHER_SPEAKER = (
+    re.compile(rf"(?:{_OTHER_ROLES_ZH})[^。！？!?，,；;\n]{{0,6}}?(?:{_ZH_VERBS}|反问|问道)"),
+    re.compile(rf"\b(?:{_OTHER_ROLES_EN})s?\b[^.;]{{0,40}}?\b(?:{_EN_VERBS})\b"),
+)
+# an unattributed passage is still someone's speech when it speaks in the first person or
+# opens with a quotation mark
+_FIRST_PERSON = re.compile(r"我|(?<![a-z])(?:i|we|our|us)(?![a-z])")
+_OPENS_QUOTE = re.compile(r"^\s*[“「『\"]")
+_QUOTED = re.compile(r"“[^”]*”|「[^」]*」")
+# a transcript section headed by the interviewer's question ("问:…", "Q: …"): every paragraph
+# under it is the answer, though only the first carries the answerer's label
+_INTERVIEW_QUESTION = re.compile(r"\s*(?:问|q)\s*[:：.]")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[.;])\s+")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an article has established before a passage: whose speech is going on, who was
+    named last (for pronouns), the section heading, and whether a quotation is still open."""
+
+    speaker: str | None = None
+    named: str | None = None
+    heading: str | None = None
+    open_quote: bool = False
+
+
+def speaker_in_context(
+    text: str, people: list[Person], ctx: Context, heading: str | None = None
+) -> tuple[str | None, Context]:
+    """Who the passage's words belong to, given the article so far, and the context for the
+    next passage. Passages are read in article order (``annotate``)."""
     att = _attributor(people)
-    own = att.attributions(fold(text))
-    if own:
-        return own[0][1]
-    folded_before = fold(before)
     folded = fold(text)
-    pronoun = att.pronoun_attribution(folded)
-    if pronoun is not None:
-        # "他指出" refers to the last person named before it, in this passage or earlier
-        return att.last_named(folded_before + "\n" + folded[:pronoun])
-    # an unattributed passage continues the speech attributed last in the context before it
-    prior = att.attributions(folded_before)
-    return prior[-1][1] if prior else None
+    named = att.last_named(folded) or ctx.named
+    speaker: str | None = None  # whose speech goes on into the next passage
+    own = att.attributions(folded)
+    if own:
+        speaker = own[-1][1]
+        tail = _last_sentence_start(folded)
+        if own[0][0] < tail or not tail or find_quotes(folded[tail:]):
+            who: str | None = own[0][1]
+        else:
+            # only the last sentence introduces someone ("... X told reporters."): the
+            # passage is whatever came before it, and the next one is X's
+            who = ctx.speaker if _continues(folded[:tail], ctx, heading) else None
+    elif (pronoun := att.pronoun_attribution(folded)) is not None:
+        who = speaker = att.last_named(folded[:pronoun]) or ctx.named
+    elif not any(p.search(folded) for p in _OTHER_SPEAKER) and _continues(folded, ctx, heading):
+        who = speaker = ctx.speaker
+    else:
+        who = None  # narration, a question, or someone outside the glossary
+    curly = text.count("“") + text.count("「") - text.count("”") - text.count("」")
+    open_quote = curly > 0 or text.count('"') % 2 == 1
+    return who, Context(speaker, named, heading, open_quote)
+
+
+def _last_sentence_start(folded: str) -> int:
+    ends = [m.start() for m in _SENTENCE_END.finditer(folded.rstrip()) if m.start() > 0]
+    return ends[-1] if ends else 0
+
+
+def _continues(folded: str, ctx: Context, heading: str | None) -> bool:
+    """Whether unattributed text carries on the speech before it: inside a quotation left
+    open, under the same interview question, in the first person, or opening a quote."""
+    if ctx.speaker is None:
+        return False
+    if ctx.open_quote:
+        return True
+    if heading and heading == ctx.heading and _INTERVIEW_QUESTION.match(fold(heading)):
+        return True
+    return bool(_FIRST_PERSON.search(_QUOTED.sub("", folded)) or _OPENS_QUOTE.match(folded))
+
+
+def speaker_of(text: str, before: str, people: list[Person]) -> str | None:
+    """Who the passage's words belong to, given the article text before it (one passage)."""
+    ctx = Context()
+    if before:
+        _, ctx = speaker_in_context(before, people, Context())
+    return speaker_in_context(text, people, ctx)[0]
 
 
 def attribute(
@@ -213,17 +286,24 @@ def attribute(
     may precede the quote (李彦宏表示：“…”) or follow it (“…,” Li said).
     """
     speaker = speaker_of(text, before, people)
+    return quote_spans(text, after, people, speaker), speaker
+
+
+def quote_spans(
+    text: str, after: str, people: list[Person], speaker: str | None
+) -> list[QuoteSpan]:
+    """The quotations of a passage whose speaker is ``speaker``, each with its own speaker:
+    the nearest attribution before it in the passage, else right after it, else ``speaker``."""
     att = _attributor(people)
     folded = fold(text)
     spans: list[QuoteSpan] = []
     own = att.attributions(folded)
     follow = att.attributions(fold(after)[:80])
     for start, end in find_quotes(text):
-        # the nearest attribution before the quote in this passage, else right after it
         prior = [who for pos, who in own if pos < start]
         later = [who for pos, who in own if pos >= end]
         who = prior[-1] if prior else (later[0] if later else None)
         if who is None and end >= len(text) - 2 and follow:
             who = follow[0][1]
         spans.append(QuoteSpan(start, end, who or speaker))
-    return spans, speaker
+    return spans

@@ -25,10 +25,18 @@ from bot.lexical import (
     load_glossary,
     tokenize,
 )
-from bot.quotes import attribute, find_quotes, load_people, people_named
+from bot.quotes import (
+    Context,
+    attribute,
+    find_quotes,
+    load_people,
+    people_named,
+    speaker_in_context,
+)
 from bot.settings import REPO_ROOT
 
-OWN_SET = REPO_ROOT / "tests" / "data" / "questions.jsonl"
+TEST_DATA = REPO_ROOT / "tests" / "data"
+OWN_SET = TEST_DATA / "questions.jsonl"
 
 
 def test_folding_maps_traditional_and_full_width_to_one_form():
@@ -167,31 +175,26 @@ def test_find_quotes_handles_every_mark_and_unclosed_ones():
 
 
 # Hand-labelled: a passage (by a unique snippet) and who the article says is speaking.
-SPEAKERS = [
-    ("方漢認為,AIGC", "Fang Han"),
-    ("推理成本是兩頭驢在拉磨", "Fang Han"),
-    ("過去,開發者用代碼改變世界", "Robin Li"),
-    ("演講主題是“人人都是開發者”", "Robin Li"),
-    ("Wang Xiaochuan said that open source", "Wang Xiaochuan"),
-    ("He predicts that 80% of enterprises", "Wang Xiaochuan"),
-    ("He said that on the contrary, closed source", "Robin Li"),
-    ("李彦宏:这个说法我不同意", "Robin Li"),
-    ("我觉得不客气的讲", "Robin Li"),
-    ("在方漢看來,開源的商業模式仍然是存在的", "Fang Han"),
-    ("◎開源和閉源的選擇是大模型領域的熱點話題", None),
-]
-
-
 def test_speaker_attribution_on_a_hand_labelled_sample(engine):
-    right = 0
+    """Every passage of the corpus, labelled by hand without seeing the system (who speaks, or
+    null for narration, questions and people outside the glossary): data/speakers.jsonl."""
+    labels = [json.loads(line) for line in (TEST_DATA / "speakers.jsonl").read_text().splitlines()]
+    right, named, named_right, labelled = 0, 0, 0, 0
     wrong = []
-    for snippet, speaker in SPEAKERS:
-        row = next(r for r in engine.rows if snippet in r["text"])
-        if row["speaker"] == speaker:
-            right += 1
-        else:
-            wrong.append((snippet, row["speaker"], speaker))
-    assert right >= len(SPEAKERS) - 1, wrong
+    for label in labels:
+        row = next(r for r in engine.rows if r["text"].startswith(label["starts"]))
+        said, truth = row["speaker"], label["speaker"]
+        right += said == truth
+        named += said is not None
+        named_right += said is not None and said == truth
+        labelled += truth is not None
+        if said != truth:
+            wrong.append((label["starts"], said, truth))
+    assert len(labels) == len(engine.rows) == 121
+    # measured: 112/121 right, 86 of 88 named speakers right, 86 of 93 labelled ones found
+    assert right / len(labels) >= 0.9, wrong
+    assert named_right / named >= 0.95, wrong
+    assert named_right / labelled >= 0.9, wrong
 
 
 def test_attribution_after_the_quote_and_by_pronoun(data_dir: Path):
@@ -202,6 +205,43 @@ def test_attribution_after_the_quote_and_by_pronoun(data_dir: Path):
     assert who == "Fang Han"
     _, who = attribute("The weather was fine.", "", "", people)
     assert who is None
+
+
+def test_who_speaks_carries_on_only_while_the_speech_does(data_dir: Path):
+    people = load_people(data_dir / "glossary.json")
+
+    def speakers(passages: list[tuple[str, str | None]]) -> list[str | None]:
+        ctx, out = Context(), []
+        for text, heading in passages:
+            who, ctx = speaker_in_context(text, people, ctx, heading)
+            out.append(who)
+        return out
+
+    # reported speech, then the reporter's background: the background is nobody's words
+    assert speakers([("Robin Li said closed models are cheaper.", None),
+                     ("In the industry there are two camps of model makers.", None)]) \
+        == ["Robin Li", None]
+    # ... unless it goes on in the first person, or inside a quotation left open
+    assert speakers([("李彦宏表示,闭源才有商业模式。", None), ("我们不会开源。", None)]) \
+        == ["Robin Li", "Robin Li"]
+    assert speakers([('Robin Li said: "Open source is the most expensive.', None),
+                     ('Because the cost of inference is higher."', None)]) \
+        == ["Robin Li", "Robin Li"]
+    # a transcript: the answer's label comes once, every paragraph under the question is it
+    q = "问:开源会赶上闭源吗?"
+    assert speakers([("李彦宏:不会。", q), ("闭源模型的推理成本更低。", q),
+                     ("下一个问题的背景。", "百度的历史")]) == ["Robin Li", "Robin Li", None]
+    # narration that ends by introducing someone: the next passage is theirs, this one is not
+    assert speakers([("Open source lets more people review code. Wang Xiaochuan talked about "
+                      "this in an interview.", None),
+                     ("He said open source builds character.", None)]) \
+        == [None, "Wang Xiaochuan"]
+    # someone outside the glossary speaking ends the speech before
+    host = "随后主持人反问,“开源赚钱吗?”"
+    assert speakers([("方汉表示,开源是PR手段。", None), (host, None)]) == ["Fang Han", None]
+    # a name with a long adverbial before its verb
+    long_gap = "李彥宏在Create 2024百度AI開發者大會上直言“開源模型會越來越落後”"
+    assert speakers([(long_gap, None)]) == ["Robin Li"]
 
 
 def test_speaker_words_come_first_and_filter(data_dir: Path, index_dir: Path):
