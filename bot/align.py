@@ -1,10 +1,14 @@
 """Links between passages of different articles: the same remark reported twice (``also_in``)
 and a passage's counterpart in the other language (``parallel``).
 
-Two passages are linked when each is the other's best match in the other article (mutual
-best), the match is strong enough, and the links of one article pair keep the order of both
-articles (the longest chain increasing in both positions): reports and translations follow
-the speech they render, so a crossing link is more likely noise than a match.
+Two Chinese passages are linked when each is the other's best match in the other article
+(mutual best) by shared wording. An English and a Chinese passage are linked when one is the
+other's best match by embedding cosine plus dictionary evidence (the share of the English
+words found among the Chinese passage's CC-CEDICT glosses): one Chinese passage may be
+rendered by several shorter English ones. Either way the match must be strong enough and the
+links of one article pair must keep the order of both articles (the longest chain increasing
+in both positions): reports and translations follow the speech they render, so a crossing
+link is more likely noise than a match.
 """
 
 from __future__ import annotations
@@ -17,14 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from .lexical import fold
+from .lexical import Glosser, fold, tokenize
 
 log = logging.getLogger(__name__)
 
-# cosine of multilingual-e5-small between a passage and its rendering in the other language;
-# alone it cannot tell a rendering from a passage on the same topic, so two articles count as
-# renderings of one another only when a long order-preserving chain of such matches links them
-PARALLEL_MIN_COS = 0.80
+# cosine of multilingual-e5-small between a passage and its rendering in the other language,
+# plus PARALLEL_GLOSS_WEIGHT x the share of the English passage's words among the Chinese
+# passage's dictionary glosses: the cosine alone cannot tell a rendering from a passage on the
+# same topic (0.80-0.86 for both), the glosses can. Two articles count as renderings of one
+# another only when a long order-preserving chain of such matches links them.
+PARALLEL_GLOSS_WEIGHT = 0.1
+PARALLEL_MIN_SCORE = 0.88
 PARALLEL_MIN_SHARE = 0.25
 PARALLEL_MIN_LINKS = 3
 # share of folded character bigrams of the shorter passage found in the longer one
@@ -42,14 +49,18 @@ def _overlap(a: set[str], b: set[str]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
-def _monotone(pairs: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
-    """The longest chain of pairs increasing in both positions (ties: higher score)."""
-    pairs = sorted(pairs, key=lambda p: (p[0], -p[1]))
+def _monotone(
+    pairs: list[tuple[int, int, float]], one_to_many: bool = False
+) -> list[tuple[int, int, float]]:
+    """The longest chain of pairs increasing in both positions; with ``one_to_many``, not
+    decreasing (one passage rendered by several consecutive ones)."""
+    pairs = sorted(pairs, key=lambda p: (p[0], p[1] if one_to_many else -p[1]))
     tails: list[int] = []
     tail_idx: list[int] = []
     prev: list[int] = [-1] * len(pairs)
+    place = bisect.bisect_right if one_to_many else bisect.bisect_left
     for n, (_, j, _) in enumerate(pairs):
-        pos = bisect.bisect_left(tails, j)
+        pos = place(tails, j)
         if pos == len(tails):
             tails.append(j)
             tail_idx.append(n)
@@ -77,6 +88,19 @@ def _mutual_best(score: np.ndarray, minimum: float) -> list[tuple[int, int, floa
     ]
 
 
+def _best_either_way(score: np.ndarray, minimum: float) -> list[tuple[int, int, float]]:
+    """Pairs where one side is the other's best match (in either direction)."""
+    if score.size == 0:
+        return []
+    found = {(i, int(j)) for i, j in enumerate(score.argmax(axis=1))}
+    found |= {(int(i), j) for j, i in enumerate(score.argmax(axis=0))}
+    return sorted((i, j, float(score[i, j])) for i, j in found if score[i, j] >= minimum)
+
+
+def _gloss_share(chinese: set[str], english: set[str]) -> float:
+    return len(chinese & english) / len(english) if english else 0.0
+
+
 def find_links(
     rows: Sequence[dict[str, Any]], vectors: np.ndarray
 ) -> tuple[list[tuple[int, int, float]], list[tuple[int, int, float]]]:
@@ -85,6 +109,7 @@ def find_links(
     for i, row in enumerate(rows):
         by_doc.setdefault(row["doc_id"], []).append(i)
     grams = [_bigrams(r["text"]) for r in rows]
+    words = _word_sets(rows)
     same: list[tuple[int, int, float]] = []
     parallel: list[tuple[int, int, float]] = []
     for da, db in combinations(by_doc, 2):
@@ -99,14 +124,33 @@ def find_links(
         )
         for a, b, s in _monotone(_mutual_best(zz, SAME_TEXT_MIN_OVERLAP)):
             same.append((ia[a], ib[b], s))
-        # English-Chinese: embeddings, only across languages
+        # English-Chinese: embeddings and dictionary glosses, only across languages
         cross = vectors[ia] @ vectors[ib].T
+        cross += PARALLEL_GLOSS_WEIGHT * np.array(
+            [[_gloss_share(words[j], words[i]) if ea and not eb else
+              _gloss_share(words[i], words[j]) if eb and not ea else 0.0
+              for j, eb in zip(ib, en_b, strict=True)]
+             for i, ea in zip(ia, en_a, strict=True)]
+        )
         cross[en_a[:, None] == en_b[None, :]] = -1.0
-        chain = _monotone(_mutual_best(cross, PARALLEL_MIN_COS))
+        chain = _monotone(_best_either_way(cross, PARALLEL_MIN_SCORE), one_to_many=True)
         smaller = min(len(ia), len(ib))
         if len(chain) >= max(PARALLEL_MIN_LINKS, PARALLEL_MIN_SHARE * smaller):
             parallel.extend((ia[a], ib[b], s) for a, b, s in chain)
     return same, parallel
+
+
+def _word_sets(rows: Sequence[dict[str, Any]]) -> list[set[str]]:
+    """English passages: their word stems; Chinese ones: the stems of their glosses."""
+    glosser: Glosser | None = None
+    out: list[set[str]] = []
+    for row in rows:
+        if row["lang"] == "en":
+            out.append(set(tokenize(row["text"])))
+            continue
+        glosser = glosser or Glosser()
+        out.append(set(tokenize(" ".join(glosser.gloss(row["text"])), folded=True)))
+    return out
 
 
 def link_passages(rows: list[dict[str, Any]], vectors: np.ndarray) -> None:
