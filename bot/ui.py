@@ -287,11 +287,17 @@ def card_html(hit: Hit, n: int, turn: int, lang: str) -> str:
             f'<span class="qb-who">{esc(hit.speaker)}</span></div>'
         )
     parts.append(_cite_html(citation, t, hit.date))
-    if hit.also_in:
+    # the counterpart in the other language is shown whole below, not listed again
+    par = hit.parallel
+    also = [
+        (i, r) for i, r in enumerate(hit.also_in)
+        if par is None or (r.doc_id, r.start, r.end) != (par.doc_id, par.start, par.end)
+    ]
+    if also:
         items = "".join(
             f'<li><span lang="{esc(r.lang)}">{esc(r.citation)}</span> '
             f"{_open_button(turn, n, f'also:{i}', t['show'], ' qb-link')}</li>"
-            for i, r in enumerate(hit.also_in)
+            for i, r in also
         )
         parts.append(
             f'<div class="qb-also"><span class="qb-label">{esc(t["also"])}:</span>'

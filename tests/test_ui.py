@@ -183,9 +183,10 @@ def squash(text: str) -> str:
 
 def test_passage_markup_is_escaped() -> None:
     report = Report("001_38b38b26fc8d2c4c", EVIL, "en", EVIL, "data/y.txt", 5, 9, 2)
+    other = Report("004_544973c9ced5136f", EVIL, "zh-Hant", EVIL, "data/z.txt", 7, 9, 3)
     hit = make_hit(
         EVIL, title=EVIL, outlet=EVIL, citation=EVIL, speaker=EVIL, heading=EVIL,
-        quotes=(Quote(EVIL[:10], 1000, 1010, EVIL),), also_in=(report,), parallel=report,
+        quotes=(Quote(EVIL[:10], 1000, 1010, EVIL),), also_in=(report, other), parallel=report,
     )
     out = ui.card_html(hit, 1, 0, "en")
     for bad in ("<script", "<img", "<a ", '"javascript:'):
@@ -398,6 +399,16 @@ def test_source_viewer_highlights_the_passage(
         paras = [a.get("data-para") for t, a in p.tags if a.get("class") == "qb-para"]
         assert str(hit.paragraph) in paras
         assert f"¶{hit.paragraph}" in "".join(p.text)
+
+
+def test_the_counterpart_is_not_listed_twice() -> None:
+    en = Report("001_38b38b26fc8d2c4c", "Yicai ¶3", "en", "t", "data/y.txt", 5, 9, 3)
+    hant = Report("004_544973c9ced5136f", "NBD ¶15", "zh-Hant", "u", "data/z.txt", 7, 9, 15)
+    out = ui.card_html(make_hit(also_in=(en, hant), parallel=en), 1, 0, "en")
+    also = out[out.index("qb-also"):out.index("qb-parallel")]
+    assert "NBD ¶15" in also and "Yicai ¶3" not in also
+    assert 'also:1' in also  # the button still opens the right report
+    assert "qb-also" not in ui.card_html(make_hit(also_in=(en,), parallel=en), 1, 0, "en")
 
 
 def test_pick_only_follows_references_into_the_session() -> None:
