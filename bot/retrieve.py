@@ -7,7 +7,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -159,6 +159,7 @@ class Engine:
         self.doc_ids = np.array([r["doc_id"] for r in self.rows])
         # the embedding bias is between languages, not between the two Chinese scripts
         self.families = np.array(["en" if lang == "en" else "zh" for lang in self.langs])
+        self.language_axis, self.language_coord = self._language_axis()
         self.expander = Expander(load_glossary(self.data_dir))
         self.lexical = LexicalIndex(
             [r["text"] for r in self.rows],
@@ -176,6 +177,49 @@ class Engine:
         t = self.tokens
         small = t is not None and t.vectors.size <= settings.late_float32_max
         self.token_vectors32 = t.vectors.astype(np.float32) if t is not None and small else None
+
+    def _vector_chunks(self, size: int = 65_536) -> Iterator[tuple[int, np.ndarray]]:
+        """The passages' vectors as (first row, block), without holding a large index's all."""
+        if self.vectors is not None:
+            yield 0, self.vectors
+            return
+        total = int(self.index.ntotal)
+        for start in range(0, total, size):
+            yield start, np.asarray(self.index.reconstruct_n(start, min(size, total - start)))
+
+    def _language_axis(self) -> tuple[np.ndarray | None, np.ndarray]:
+        """The unit vector from the Chinese to the English passages' mean embedding and each
+        passage's coordinate on it; (None, zeros) for a one-language corpus or when
+        ``Settings.neutral_language`` is off."""
+        coord = np.zeros(len(self.rows), dtype=np.float32)
+        is_en = self.families == "en"
+        if not self.settings.neutral_language or is_en.all() or not is_en.any():
+            return None, coord
+        sum_en = np.zeros(self.manifest.dim, dtype=np.float64)
+        sum_zh = np.zeros(self.manifest.dim, dtype=np.float64)
+        for start, block in self._vector_chunks():
+            en = is_en[start : start + len(block)]
+            sum_en += block[en].sum(axis=0)
+            sum_zh += block[~en].sum(axis=0)
+        axis = sum_en / is_en.sum() - sum_zh / (~is_en).sum()
+        norm = float(np.linalg.norm(axis))
+        if norm < 1e-6:
+            return None, coord
+        axis = (axis / norm).astype(np.float32)
+        for start, block in self._vector_chunks():
+            coord[start : start + len(block)] = block @ axis
+        return axis, coord
+
+    def neutral_cosines(self, cosines: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """``cosines`` (question ``q`` against every passage) recomputed with the language
+        direction taken out of both sides (``Settings.neutral_language``)."""
+        if self.language_axis is None:
+            return cosines
+        a = self.language_coord
+        b = float(q @ self.language_axis)
+        # cos of the projections: (p.q - (p.u)(q.u)) / (|p - (p.u)u| |q - (q.u)u|), unit p, q
+        norms = np.sqrt(np.maximum(1.0 - a * a, 1e-6) * max(1.0 - b * b, 1e-6))
+        return np.asarray((cosines - a * b) / norms, dtype=np.float32)
 
     def _token_weights(self, tokens: store.TokenMatrix | None) -> dict[int, float]:
         """idf ** late_idf_power of every vocabulary id in the passages (late interaction)."""
@@ -244,13 +288,15 @@ class Engine:
             dense = self.vectors @ q
         else:  # large corpus: the candidates of each ranker stand in for it
             dense, mask = self._ann_candidates(query, q, lex, mask)
+        # ranking uses language-neutral cosines; abstention the plain ones (see confidence)
+        ranking = self.neutral_cosines(dense, q)
         if timings is not None:
             timings.update(encode=t1 - t0, lexical=t2 - t1, dense=time.perf_counter() - t2)
         fused = np.zeros(len(self.rows), dtype=np.float64)
         # dense: rank within each language so one language cannot crowd out the others
         groups = self.families if s.balance == "family" else self.langs
         for lang in np.unique(groups):
-            _add_rrf(fused, dense, (groups == lang) & mask, s.w_dense, s.rrf_k)
+            _add_rrf(fused, ranking, (groups == lang) & mask, s.w_dense, s.rrf_k)
         lex_groups = self.families if s.balance_lexical else np.zeros(len(self.rows), dtype=bool)
         for group in np.unique(lex_groups):
             _add_rrf(fused, lex, (lex > 0) & mask & (lex_groups == group), s.w_lexical, s.rrf_k)
@@ -263,7 +309,8 @@ class Engine:
             # late_depth best candidates so far and ranked within each language family
             t3 = time.perf_counter()
             allowed = np.flatnonzero(mask)
-            cands = allowed[np.argsort(-(fused[allowed] + 1e-9 * dense[allowed]), kind="stable")]
+            tie = 1e-9 * ranking[allowed]
+            cands = allowed[np.argsort(-(fused[allowed] + tie), kind="stable")]
             late = self.late_scores(q_tokens, np.sort(cands[: s.late_depth]))
             for family in np.unique(self.families):
                 scored = ~np.isnan(late) & (self.families == family)
@@ -271,7 +318,7 @@ class Engine:
             if timings is not None:
                 timings["late"] = time.perf_counter() - t3
         # a raw-score term breaks rank ties in favour of the closer passage
-        fused += s.w_raw * dense
+        fused += s.w_raw * ranking
         folded = fold(query)
         # "what did Fang Han say ..." (or "... Kunlun's CEO"): that person's own words come
         # before reports about him

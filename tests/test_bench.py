@@ -174,7 +174,7 @@ def test_fast_path_answers_equal_reference(engine, reference_top5):
 
 @pytest.mark.parametrize("kind", ["ivf-fp16-ip", "hnsw-fp16-ip"])
 def test_ann_engine_answers_equal_exact(kind, data_dir, index_dir, tmp_path, monkeypatch,
-                                        reference_top5):
+                                        reference_top5, engine):
     # the index of a large corpus (HNSW), forced on the small one: with candidates
     # covering each language family, the answers are the exact ones. Cosines from the index
     # differ from numpy's in the last bits (~1e-5 with float16 storage), which can swap two
@@ -191,13 +191,15 @@ def test_ann_engine_answers_equal_exact(kind, data_dir, index_dir, tmp_path, mon
     store.save(target, hnsw, store.read_rows(target), {**fields, "index_type": ann.kind_of(hnsw)},
                background=faiss.read_index(str(target / store.BACKGROUND)), tokens=tokens)
     monkeypatch.setattr(ann, "EXACT_SUBSET", 0)  # the filtered index search, not exact scores
-    engine = Engine(data_dir, target, settings=settings)
-    assert engine.vectors is None and engine.manifest.index_type == kind
-    got = _top5(engine, _questions())
+    approx = Engine(data_dir, target, settings=settings)
+    assert approx.vectors is None and approx.manifest.index_type == kind
+    # the language axis, read back block by block from the index, is the flat engine's
+    np.testing.assert_allclose(approx.language_coord, engine.language_coord, atol=2e-3)
+    got = _top5(approx, _questions())
     assert [sorted(x) for x in got] == [sorted(x) for x in reference_top5]
     assert sum(x == y for x, y in zip(got, reference_top5, strict=True)) >= 0.9 * len(got)
     timings: dict[str, float] = {}
-    engine.search(clean_query("why not open source?"), 5, timings=timings)
+    approx.search(clean_query("why not open source?"), 5, timings=timings)
     assert set(timings) == {"encode", "lexical", "dense", "late"}
     assert all(v >= 0 for v in timings.values())
 

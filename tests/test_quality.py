@@ -117,6 +117,32 @@ def test_why_questions_favour_passages_that_give_a_reason(engine):
         np.testing.assert_allclose(lift, expected, atol=1e-9)
 
 
+def test_ranking_cosines_leave_out_the_language(engine):
+    axis, coord = engine.language_axis, engine.language_coord
+    assert axis is not None and abs(float(np.linalg.norm(axis)) - 1.0) < 1e-5
+    en = engine.families == "en"
+    # the axis is the language: every English passage lies further along it than any Chinese
+    assert coord[en].min() > coord[~en].max()
+
+    def strip(x: np.ndarray) -> np.ndarray:
+        y = x - np.outer(x @ axis, axis).reshape(x.shape)
+        return y / np.linalg.norm(y, axis=-1, keepdims=True)
+
+    q = engine.encoder.encode_queries(["Why did Baidu keep Wenxin closed source?"])[0]
+    cos = engine.vectors @ q
+    neutral = engine.neutral_cosines(cos, q)
+    np.testing.assert_allclose(neutral, strip(engine.vectors) @ strip(q), atol=1e-5)
+    # an English question no longer leans towards English passages as such
+    assert (neutral[~en].mean() - neutral[en].mean()) > (cos[~en].mean() - cos[en].mean())
+
+    families = engine.families
+    try:  # one language only: nothing to take out
+        engine.families = np.full(len(families), "en")
+        assert engine._language_axis()[0] is None
+    finally:
+        engine.families = families
+
+
 def test_names_the_corpus_never_mentions(engine):
     def names(question: str) -> list[str]:
         return engine.lexical.unknown_names(question, engine.settings.name_max_zipf)
@@ -314,7 +340,7 @@ def test_near_duplicates_do_not_fill_the_top_five(data_dir: Path, index_dir: Pat
         ("questions.jsonl", 1.0, 0.90, 0.82),
         # written blind: by a separate session from the articles alone, without seeing the
         # system, the dev set or ours; its figures are the honest estimate for unseen questions
-        ("questions_blind.jsonl", 0.9, 0.85, 0.65),
+        ("questions_blind.jsonl", 0.9, 0.875, 0.70),
     ],
 )
 def test_own_question_set_figures(
