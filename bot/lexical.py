@@ -177,6 +177,11 @@ def gives_reason(text: str) -> bool:
     return _GIVES_REASON.search(fold(text)) is not None
 
 
+# glossary kinds that say whom a question is about; products and terms (ERNIE, open source)
+# are what it asks about: "How many calls does ERNIE serve a day?" is a question on ERNIE
+_NAME_KINDS = frozenset({"person", "org"})
+
+
 class Expander:
     """Adds every alias of each glossary entry that a query mentions; a person is also
     mentioned by a title at their organisation ("Kunlun's CEO" names Fang Han)."""
@@ -186,6 +191,8 @@ class Expander:
         self._roles: list[tuple[re.Pattern[str], str]] = []
         by_name = {e.canonical: e for e in entries}
         jb = _jieba()
+        names = [fold(a) for e in entries if e.kind in _NAME_KINDS for a in e.aliases]
+        self._names = re.compile(_alternation(names)) if names else None
         for entry in entries:
             folded = [fold(a) for a in entry.aliases]
             for alias in folded:
@@ -202,6 +209,13 @@ class Expander:
     def people_by_role(self, folded_query: str) -> list[str]:
         """Canonical names of the people the folded query names by a title ("百度创始人")."""
         return [name for pattern, name in self._roles if pattern.search(folded_query)]
+
+    def strip_names(self, folded_query: str) -> str:
+        """The folded query without the people and organisations it names: what it asks
+        about them ("李彦宏的太太是谁" -> "的太太是谁")."""
+        if self._names is None:
+            return folded_query
+        return re.sub(r"\s+", " ", self._names.sub(" ", folded_query)).strip()
 
     def expand_entries(self, folded_query: str) -> list[list[str]]:
         """The aliases (folded) of each entry mentioned in the folded query, entry by entry."""

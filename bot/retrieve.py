@@ -28,6 +28,7 @@ from .lexical import (
     fold,
     gives_reason,
     load_glossary,
+    tokenize,
 )
 from .passages import detect_lang
 from .quotes import load_people, people_named
@@ -275,12 +276,17 @@ class Engine:
         """
         s = self.settings
         t0 = time.perf_counter()
+        folded = fold(query)
+        rest = self._topic_question(folded)
+        # the topic question shares the forward pass (a batch of two: about 8 ms instead of 13)
+        texts = [query] if rest is None else [query, rest]
         q_tokens = None
         if self.tokens is not None and s.w_late:
-            vecs, toks = self.encoder.encode_queries_with_tokens([query])
-            q, q_tokens = vecs[0], toks[0]
+            vecs, toks = self.encoder.encode_queries_with_tokens(texts)
+            q_tokens = toks[0]
         else:
-            q = self.encoder.encode_queries([query])[0]
+            vecs = self.encoder.encode_queries(texts)
+        q, q_rest = vecs[0], (vecs[1] if rest is not None else None)
         t1 = time.perf_counter()
         lex = self.lexical.scores(query)
         t2 = time.perf_counter()
@@ -319,7 +325,6 @@ class Engine:
                 timings["late"] = time.perf_counter() - t3
         # a raw-score term breaks rank ties in favour of the closer passage
         fused += s.w_raw * ranking
-        folded = fold(query)
         # "what did Fang Han say ..." (or "... Kunlun's CEO"): that person's own words come
         # before reports about him
         named = people_named(folded, self.people) + self.expander.people_by_role(folded)
@@ -331,14 +336,43 @@ class Engine:
         best = allowed[np.argsort(-fused[allowed], kind="stable")]
         ranked = [Scored(int(i), float(fused[i]), float(dense[i]), float(lex[i])) for i in best]
         bg = float((self.background @ q).max()) if len(self.background) else -1.0
+        top = float(dense[allowed].max()) if len(allowed) else -1.0
+        topic_top, topic_bg = (top, bg) if q_rest is None else self._topic_evidence(q_rest, allowed)
         evidence = {
-            "dense_top": float(dense[allowed].max()) if len(allowed) else -1.0,
+            "dense_top": top,
             "background_top": bg,
+            "topic_top": topic_top,
+            "topic_background": topic_bg,
             "lexical_top": float(lex[allowed].max()) if len(allowed) else 0.0,
             "coverage": self.lexical.coverage(query),
             "unknown_names": float(len(self.lexical.unknown_names(query, s.name_max_zipf))),
         }
         return ranked, evidence
+
+    def _topic_question(self, folded: str) -> str | None:
+        """The question without the people and organisations it names, when that leaves
+        something to ask (None otherwise, or when ``Settings.topic_margin`` is None).
+
+        "李彦宏的太太是谁" is near the articles for naming 李彦宏; what it asks (的太太是谁)
+        is not, and that is what tells an unanswerable question about a known person.
+        """
+        if self.settings.topic_margin is None:
+            return None
+        rest = self.expander.strip_names(folded)
+        return rest if rest != folded and tokenize(rest, folded=True) else None
+
+    def _topic_evidence(self, q: np.ndarray, allowed: np.ndarray) -> tuple[float, float]:
+        """Best passage and background cosines of the topic question's vector ``q``."""
+        if not len(allowed):
+            return -1.0, -1.0
+        if self.vectors is not None:
+            top = float((self.vectors[allowed] @ q).max())
+        else:  # large corpus: the question's candidate pool stands in for the corpus
+            from . import ann
+
+            top = float(ann.cosines(self.index, allowed, q).max())
+        bg = float((self.background @ q).max()) if len(self.background) else -1.0
+        return top, bg
 
     def _ann_candidates(
         self, query: str, q: np.ndarray, lex: np.ndarray, mask: np.ndarray
@@ -380,6 +414,10 @@ class Engine:
         # how much of the question the articles' vocabulary covers at all (lexical); a name
         # the articles never mention marks a question about something else
         gap = evidence["dense_top"] - evidence["background_top"]
+        # ... and what it asks beyond the names it mentions must be near the articles too
+        if s.topic_margin is not None and "topic_top" in evidence:
+            topic = evidence["topic_top"] - evidence["topic_background"]
+            gap = min(gap, topic + s.topic_margin)
         score = gap + s.coverage_weight * (evidence["coverage"] - 0.5)
         score -= s.unknown_name_weight * min(1.0, evidence.get("unknown_names", 0.0))
         return float(1.0 / (1.0 + np.exp(-(score - s.abstain_gap) / s.abstain_scale)))

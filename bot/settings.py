@@ -68,6 +68,10 @@ class Settings:
     abstain_gap: float = 0.016
     abstain_scale: float = 0.005
     coverage_weight: float = 0.05
+    # the question without the people and organisations it names (glossary) must
+    # be within topic_margin of that gap too: "Robin Li's net worth" is near the articles
+    # only through "Robin Li" (Engine._topic_evidence); None leaves the check out
+    topic_margin: float | None = 0.01
     # a question naming something the corpus never mentions under any spelling (a Latin word
     # with a capital or digit rarer than name_max_zipf on wordfreq's English Zipf scale, or a
     # jieba-tagged Chinese name; lexical.LexicalIndex.unknown_names) loses this much gap
