@@ -167,6 +167,41 @@ _GIVES_REASON = re.compile(
 )
 
 
+# words that frame a question about someone's words, views or plans without naming a subject
+# ("Tell me about Robin Li", "Robin Li's advice", "王小川的立场", "What is Baidu doing?"):
+# reporting verbs and nouns, kinds of statement, and the words around them
+_FRAMING = """tell me about on talk talked talking speak spoke speech say said saying word words
+    think thought thoughts view views opinion opinions position positions stance stand take
+    argue argued argument arguments point points idea ideas believe belief beliefs comment
+    comments remark remarks quote quotes statement statements claim claims main key latest
+    recent new summary summarize explain perspective attitude advice advise suggest
+    suggestion suggestions recommend recommendation recommendations plan plans planning warn
+    warning warnings predict prediction predictions forecast criticize criticise criticism
+    praise lesson lessons message vision strategy goal goals priority priorities do doing
+    want wants interview answer answers response respond reply insist admit propose proposal
+    urge concern concerns worry worries hope hopes expect expectation expectations conclusion
+    judgement judgment assessment verdict mean meant emphasize emphasise stress reveal share
+    discuss discussed mention mentioned announce announced
+    关于 讲 讲了 讲过 说过 说了 说法 谈 谈了 谈到 提到 啥 话 哪些话 立场 观点 看法 意见 想法
+    态度 主张 言论 发言 讲话 内部讲话 演讲 评论 评价 介绍 总结 主要 最近 最新 一下 建议 提议
+    计划 规划 打算 警告 提醒 预测 预言 判断 批评 痛斥 表扬 赞扬 教训 愿景 战略 策略 目标 重点
+    在做 做 做什么 干什么 想要 采访 接受 专访 访谈 声明 表态 回应 回答 坚持 承认 呼吁 担心 担忧
+    希望 期待 结论 评估 强调 透露 分享 讨论 宣布 理念 思考 反思 认为 表示"""
+
+
+@lru_cache(maxsize=1)
+def _framing_tokens() -> frozenset[str]:
+    # stopwords stemmed too: the stemmer turns "what's" into "what" after the stopword filter
+    return frozenset(tokenize(_FRAMING)) | frozenset(_stemmer().stemWords(sorted(_EN_STOP)))
+
+
+def subject_tokens(folded_text: str) -> list[str]:
+    """The tokens of a (folded) question that name a subject: all but the framing words of
+    asking for someone's words or views ("tell me about", "立场", "argue")."""
+    framing = _framing_tokens()
+    return [t for t in tokenize(folded_text, folded=True) if t not in framing]
+
+
 def asks_reason(folded_query: str) -> bool:
     """Whether a (folded) question asks why."""
     return _ASKS_REASON.search(folded_query) is not None

@@ -28,7 +28,7 @@ from .lexical import (
     fold,
     gives_reason,
     load_glossary,
-    tokenize,
+    subject_tokens,
 )
 from .passages import detect_lang
 from .quotes import load_people, people_named
@@ -359,7 +359,8 @@ class Engine:
         if self.settings.topic_margin is None:
             return None
         rest = self.expander.strip_names(folded)
-        return rest if rest != folded and tokenize(rest, folded=True) else None
+        # "Tell me about Robin Li" asks about him in general: nothing is left to check
+        return rest if rest != folded and subject_tokens(rest) else None
 
     def _topic_evidence(self, q: np.ndarray, allowed: np.ndarray) -> tuple[float, float]:
         """Best passage and background cosines of the topic question's vector ``q``."""

@@ -23,6 +23,7 @@ from bot.lexical import (
     fold,
     gives_reason,
     load_glossary,
+    subject_tokens,
     tokenize,
 )
 from bot.quotes import (
@@ -191,6 +192,9 @@ def test_names_are_stripped_to_what_the_question_asks(engine):
     # products and terms are the subject
     assert strip(fold("ERNIE的开源 agents")) == "ernie的开源 agents"
     assert Expander([]).strip_names("李彦宏") == "李彦宏"
+    # what is left names a subject only through words other than the framing of the question
+    assert subject_tokens(strip(fold("Tell me about Robin Li's advice"))) == []
+    assert subject_tokens(strip(fold("李彦宏的家乡在哪里?"))) == ["家乡", "哪里"]
 
 
 @pytest.mark.parametrize(
@@ -216,6 +220,12 @@ def test_a_known_name_with_an_unrelated_question_gets_nothing(engine, question: 
         "方汉怎么看推理成本?",
         "Who is Fang Han?",
         "How many calls does ERNIE serve per day?",
+        # nothing but the name and the framing of a question about their words
+        "Tell me about Robin Li",
+        "Robin Li's advice?",
+        "What's Baidu doing?",
+        "百度的立场",
+        "李彦宏的建议",
     ],
 )
 def test_a_known_name_with_an_article_topic_is_answered(engine, question: str):
