@@ -90,6 +90,21 @@ def tokenize(text: str, folded: bool = False) -> list[str]:
     return tokens
 
 
+def cjk_ngrams(text: str, sizes: Sequence[int] = (2,), folded: bool = False) -> list[str]:
+    """Overlapping character n-grams of the Chinese runs of ``text`` (folded to one script).
+
+    They match where word segmentation splits two wordings of one idea differently
+    (刷榜 / 打榜 / 榜单, 兩手抓 / 两头); BM25's idf leaves the common ones little weight.
+    """
+    text = text if folded else fold(text)
+    out: list[str] = []
+    for m in _CJK_RUN.finditer(text):
+        run = m.group()
+        for n in sizes:
+            out.extend(run[i : i + n] for i in range(len(run) - n + 1))
+    return out
+
+
 def _latin_tokens(text: str) -> list[str]:
     words = [w for w in _LATIN.findall(text) if w not in _EN_STOP]
     return [str(s) for s in _stemmer().stemWords(words)] if words else []
@@ -418,8 +433,13 @@ class LexicalIndex:
         expander: Expander | None = None,
         bridge_weight: float = 0.0,
         glossed: Sequence[bool] | None = None,
+        char_ngrams: Sequence[int] = (),
+        known: Sequence[str] = (),
     ):
-        """``glossed`` marks the passages (Chinese ones) to index by their English glosses."""
+        """``glossed`` marks the passages (Chinese ones) to index by their English glosses;
+        ``char_ngrams`` (sizes) adds a BM25 over the Chinese character n-grams; ``known``
+        are texts that name the corpus without being passages (the catalogue's titles,
+        outlets, authors): a question naming them ("the Yicai report") speaks of the corpus."""
         import bm25s
 
         self.expander = expander
@@ -427,6 +447,7 @@ class LexicalIndex:
         corpus = [tokenize(t) or ["\u2400"] for t in texts]  # bm25s needs a token per doc
         self._bm25.index(corpus, show_progress=False)
         self.size = len(texts)
+        self.known = {t for text in known for t in tokenize(text)}
         self.bridge_weight = bridge_weight
         self.bridge = Bridge({t for doc in corpus for t in doc}) if bridge_weight else None
         self._gloss: Any = None
@@ -436,6 +457,12 @@ class LexicalIndex:
             docs = [glosser.gloss(t) if g else [] for t, g in zip(texts, glossed, strict=True)]
             self._gloss = bm25s.BM25()
             self._gloss.index([d or ["\u2400"] for d in docs], show_progress=False)
+        self.char_ngrams = tuple(char_ngrams)
+        self._chars: Any = None
+        if self.char_ngrams:
+            self._chars = bm25s.BM25()
+            grams = [cjk_ngrams(t, self.char_ngrams) or ["\u2400"] for t in texts]
+            self._chars.index(grams, show_progress=False)
 
     def query_tokens(self, query: str) -> list[str]:
         """Tokens of the query plus those of the glossary aliases it mentions."""
@@ -458,7 +485,7 @@ class LexicalIndex:
     def _covered(self, folded: str, tokens: Sequence[str]) -> set[str]:
         """The ``tokens`` of the folded question that the corpus speaks of, under any spelling."""
         vocab = self._bm25.vocab_dict
-        covered = {t for t in tokens if t in vocab}
+        covered = {t for t in tokens if t in vocab or t in self.known}
         if self.expander is not None:
             # a term is covered when any spelling of its glossary entry occurs in the corpus
             for aliases in self.expander.expand_entries(folded):
@@ -555,6 +582,16 @@ class LexicalIndex:
             if extra:
                 scores += self.bridge_weight * np.asarray(self._bm25.get_scores(extra), np.float32)
         return scores
+
+    def char_scores(self, query: str) -> np.ndarray:
+        """BM25 of the query's Chinese character n-grams (zeros if none, or none indexed)."""
+        if self._chars is None:
+            return np.zeros(self.size, dtype=np.float32)
+        vocab = self._chars.vocab_dict
+        grams = [g for g in dict.fromkeys(cjk_ngrams(query, self.char_ngrams)) if g in vocab]
+        if not grams:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._chars.get_scores(grams), dtype=np.float32)
 
     def gloss_scores(self, query: str) -> np.ndarray:
         """BM25 of the query's English words against the glossed passages (zeros if none)."""

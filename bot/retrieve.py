@@ -155,18 +155,20 @@ class Engine:
                 f"model {model_id} gives {self.encoder.dim}-d vectors, index has "
                 f"{self.manifest.dim}-d; rebuild: {hint}"
             )
-        self.docs: dict[str, DocInfo] = {d.doc_id: d for d in load_catalog(self.data_dir)}
         self.langs = np.array([r["lang"] for r in self.rows])
         self.doc_ids = np.array([r["doc_id"] for r in self.rows])
         # the embedding bias is between languages, not between the two Chinese scripts
         self.families = np.array(["en" if lang == "en" else "zh" for lang in self.langs])
         self.language_axis, self.language_coord = self._language_axis()
+        self.docs: dict[str, DocInfo] = {d.doc_id: d for d in load_catalog(self.data_dir)}
         self.expander = Expander(load_glossary(self.data_dir))
         self.lexical = LexicalIndex(
             [r["text"] for r in self.rows],
             self.expander,
             settings.bridge_weight,
             glossed=(self.families == "zh") if settings.w_gloss else None,
+            char_ngrams=settings.char_ngrams if settings.w_chars else (),
+            known=[t for d in self.docs.values() for t in (d.title, d.outlet, d.author) if t],
         )
         self.people = load_people(self.data_dir / GLOSSARY_NAME)
         self.speakers = np.array([r.get("speaker") or "" for r in self.rows])
@@ -289,11 +291,12 @@ class Engine:
         q, q_rest = vecs[0], (vecs[1] if rest is not None else None)
         t1 = time.perf_counter()
         lex = self.lexical.scores(query)
+        chars = self.lexical.char_scores(query) if s.w_chars else None
         t2 = time.perf_counter()
         if self.vectors is not None:
             dense = self.vectors @ q
         else:  # large corpus: the candidates of each ranker stand in for it
-            dense, mask = self._ann_candidates(query, q, lex, mask)
+            dense, mask = self._ann_candidates(query, q, lex, mask, chars)
         # ranking uses language-neutral cosines; abstention the plain ones (see confidence)
         ranking = self.neutral_cosines(dense, q)
         if timings is not None:
@@ -323,6 +326,9 @@ class Engine:
                 _add_rrf(fused, late, scored, s.w_late, s.rrf_k)
             if timings is not None:
                 timings["late"] = time.perf_counter() - t3
+        # after choosing the late-interaction candidates, which it would only crowd
+        if chars is not None:
+            _add_rrf(fused, chars, (chars > 0) & mask, s.w_chars, s.rrf_k)
         # a raw-score term breaks rank ties in favour of the closer passage
         fused += s.w_raw * ranking
         # "what did Fang Han say ..." (or "... Kunlun's CEO"): that person's own words come
@@ -376,12 +382,18 @@ class Engine:
         return top, bg
 
     def _ann_candidates(
-        self, query: str, q: np.ndarray, lex: np.ndarray, mask: np.ndarray
+        self,
+        query: str,
+        q: np.ndarray,
+        lex: np.ndarray,
+        mask: np.ndarray,
+        chars: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Dense scores and the narrowed mask for a large corpus (IVF index, ``bot.ann``).
 
         The best ``ann_candidates`` passages of each language group by the index, and of
-        each language family by BM25 (and by gloss for English questions), stand in for the
+        each language family by BM25 (and by gloss for English questions, by character
+        n-grams for Chinese ones), stand in for the
         corpus; each gets its cosine from the index, every other passage is masked out.
         """
         from . import ann
@@ -395,7 +407,7 @@ class Engine:
             ids, cos = ann.search_subset(self.index, q, (groups == lang) & mask, k, s)
             dense[ids] = cos
             pool[ids] = True
-        ranker_scores = [lex]
+        ranker_scores = [lex] if chars is None else [lex, chars]
         if s.w_gloss and detect_lang(query) == "en":
             ranker_scores.append(self.lexical.gloss_scores(query))
         lexical = [

@@ -20,6 +20,7 @@ from bot.lexical import (
     Expander,
     LexicalIndex,
     asks_reason,
+    cjk_ngrams,
     fold,
     gives_reason,
     load_glossary,
@@ -164,8 +165,25 @@ def test_names_the_corpus_never_mentions(engine):
         # capitalised anyway
         "Does Western culture dominate, according to Fang Han?",
         "Nigeria's film costs?",
+        # the outlets and authors of the catalogue, which every citation shows
+        "What does the Yicai report say about open source?",
+        "Did TMTPost quote Robin Li on the hundred-model war?",
     ):
         assert names(question) == [], question
+
+
+def test_character_ngrams_match_what_segmentation_splits_apart():
+    assert cjk_ngrams("打榜時") == ["打榜", "榜时"]
+    assert cjk_ngrams("AI 打榜", (1, 2)) == ["打", "榜", "打榜"]
+    index = LexicalIndex(["学生们刷题到深夜。", "大家都在讨论价格。", "今天北京天气很好。"],
+                         char_ngrams=(2,))
+    question = "你愛刷題嗎?"
+    # jieba cuts the question ("爱刷题") and the passage ("刷题") apart differently
+    assert not set(tokenize(question)) & set(tokenize("学生们刷题到深夜。"))
+    assert not index.scores(question).any()
+    chars = index.char_scores(question)
+    assert chars.argmax() == 0 and not chars[1:].any()
+    assert not LexicalIndex(["打榜"]).char_scores("打榜").any(), "off unless sizes are given"
 
 
 def test_a_name_is_known_by_its_pinyin():
