@@ -339,6 +339,20 @@ def _cedict() -> _Cedict:
     return entries
 
 
+_NAME_GLOSS = re.compile(r"[A-Z][\w'.&-]*(?: [A-Z][\w'.&-]*){0,2}")
+
+
+def _gloss_name(gloss: str) -> list[tuple[str, ...]]:
+    """The proper names a gloss opens with, as tokens: "Pinduoduo, social e-commerce
+    company founded in 2015" gives pinduoduo, "Weixin or WeChat (mobile ...)" weixin and
+    wechat. A described name's gloss is too long to translate by; the name alone is not."""
+    head = re.split(r"[,(;]", gloss, maxsplit=1)[0].strip()
+    names = [part.strip() for part in head.split(" or ")]
+    if not names or not all(_NAME_GLOSS.fullmatch(n) for n in names) or head == gloss.strip():
+        return []
+    return [tuple(t) for t in (_latin_tokens(n.lower()) for n in names) if t]
+
+
 def _parse_cedict() -> _Cedict:
     """CC-CEDICT, parsed: (folded simplified headword, its glosses as stemmed tokens)."""
     entries: list[tuple[str, tuple[tuple[str, ...], ...]]] = []
@@ -351,6 +365,9 @@ def _parse_cedict() -> _Cedict:
         for gloss in rest.strip().strip("/").split("/"):
             if _GLOSS_SKIP.match(gloss):
                 continue
+            name = _gloss_name(gloss)
+            if name:
+                glosses.extend(name)
             words = _latin_tokens(_GLOSS_NOISE.sub(" ", gloss.lower()))
             if words:
                 glosses.append(tuple(words))

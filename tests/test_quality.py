@@ -17,8 +17,10 @@ from bot import retrieve
 from bot.errors import CorpusError
 from bot.evaluate import load_questions, run, summarize
 from bot.lexical import (
+    Bridge,
     Expander,
     LexicalIndex,
+    _gloss_name,
     asks_reason,
     cjk_ngrams,
     fold,
@@ -54,6 +56,23 @@ def test_glossary_aliases_expand_across_languages(data_dir: Path):
     assert "李彦宏" in extra and "文心一言" in extra
     assert "closed source" in expander.expand(fold("闭源有什么好处"))
     assert expander.expand(fold("What is the weather today?")) == []
+
+
+def test_every_glossary_entry_names_something_the_articles_mention(engine):
+    text = fold("\n".join(r["text"] for r in engine.rows))
+    for entry in load_glossary(engine.data_dir):
+        assert any(fold(a) in text for a in entry.aliases), entry.canonical
+
+
+def test_dictionary_names_translate_by_the_name_a_gloss_opens_with():
+    assert _gloss_name("Pinduoduo, social e-commerce company founded in 2015") == [("pinduoduo",)]
+    assert _gloss_name("Weixin or WeChat (mobile text and voice messaging service)") == [
+        ("weixin",), ("wechat",)]
+    assert _gloss_name("Microsoft") == [], "a one-word gloss translates already"
+    assert _gloss_name("rivers") == _gloss_name("to run (a company), to manage") == []
+    bridge = Bridge({"拼多多", "pinduoduo", "微信", "wechat"})
+    assert bridge.translate(["pinduoduo"]) == ["拼多多"]
+    assert bridge.translate(["微信"]) == ["wechat"]
 
 
 def test_glossary_person_names_are_canonical_in_every_script(data_dir: Path):
