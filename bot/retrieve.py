@@ -306,6 +306,13 @@ class Engine:
         groups = self.families if s.balance == "family" else self.langs
         for lang in np.unique(groups):
             _add_rrf(fused, ranking, (groups == lang) & mask, s.w_dense, s.rrf_k)
+        rest_cos = None if q_rest is None else self._cosines(q_rest, mask)
+        if rest_cos is not None and q_rest is not None and s.w_topic_dense:
+            # the question without the names in it ranks too: a name pulls the pooled vector
+            # toward everything said by or about that person, away from what is asked
+            rest_ranking = self.neutral_cosines(rest_cos, q_rest)
+            for lang in np.unique(groups):
+                _add_rrf(fused, rest_ranking, (groups == lang) & mask, s.w_topic_dense, s.rrf_k)
         lex_groups = self.families if s.balance_lexical else np.zeros(len(self.rows), dtype=bool)
         for group in np.unique(lex_groups):
             _add_rrf(fused, lex, (lex > 0) & mask & (lex_groups == group), s.w_lexical, s.rrf_k)
@@ -343,7 +350,10 @@ class Engine:
         ranked = [Scored(int(i), float(fused[i]), float(dense[i]), float(lex[i])) for i in best]
         bg = float((self.background @ q).max()) if len(self.background) else -1.0
         top = float(dense[allowed].max()) if len(allowed) else -1.0
-        topic_top, topic_bg = (top, bg) if q_rest is None else self._topic_evidence(q_rest, allowed)
+        topic_top, topic_bg = top, bg
+        if rest_cos is not None and q_rest is not None:
+            topic_top = float(rest_cos[allowed].max()) if len(allowed) else -1.0
+            topic_bg = float((self.background @ q_rest).max()) if len(self.background) else -1.0
         evidence = {
             "dense_top": top,
             "background_top": bg,
@@ -368,18 +378,18 @@ class Engine:
         # "Tell me about Robin Li" asks about him in general: nothing is left to check
         return rest if rest != folded and subject_tokens(rest) else None
 
-    def _topic_evidence(self, q: np.ndarray, allowed: np.ndarray) -> tuple[float, float]:
-        """Best passage and background cosines of the topic question's vector ``q``."""
-        if not len(allowed):
-            return -1.0, -1.0
+    def _cosines(self, q: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Cosine of ``q`` with every passage; for a large corpus (IVF index) with the
+        ``mask``ed candidate pool only, -1 elsewhere."""
         if self.vectors is not None:
-            top = float((self.vectors[allowed] @ q).max())
-        else:  # large corpus: the question's candidate pool stands in for the corpus
-            from . import ann
+            return np.asarray(self.vectors @ q)
+        from . import ann
 
-            top = float(ann.cosines(self.index, allowed, q).max())
-        bg = float((self.background @ q).max()) if len(self.background) else -1.0
-        return top, bg
+        out = np.full(len(self.rows), -1.0, dtype=np.float32)
+        pool = np.flatnonzero(mask)
+        if len(pool):
+            out[pool] = ann.cosines(self.index, pool, q)
+        return out
 
     def _ann_candidates(
         self,

@@ -74,8 +74,11 @@ class Settings:
     coverage_weight: float = 0.05
     # the question without the people and organisations it names (glossary) must
     # be within topic_margin of that gap too: "Robin Li's net worth" is near the articles
-    # only through "Robin Li" (Engine._topic_evidence); None leaves the check out
+    # only through "Robin Li" (Engine.rank); None leaves the check out
     topic_margin: float | None = 0.01
+    # ... and that names-stripped question ranks the passages too (dense, within each
+    # language family, like the whole question): needs topic_margin set
+    w_topic_dense: float = 0.35
     # a question naming something the corpus never mentions under any spelling (a Latin word
     # with a capital or digit rarer than name_max_zipf on wordfreq's English Zipf scale, or a
     # jieba-tagged Chinese name; lexical.LexicalIndex.unknown_names) loses this much gap

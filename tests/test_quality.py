@@ -420,32 +420,58 @@ def test_near_duplicates_do_not_fill_the_top_five(data_dir: Path, index_dir: Pat
 
 
 @pytest.mark.parametrize(
-    ("name", "min_offtopic", "min_recall5", "min_mrr"),
+    ("name", "min_offtopic", "max_unanswered", "min_recall5", "min_mrr"),
     [
         # ours: written from the articles, not from the dev set
-        ("questions.jsonl", 1.0, 0.90, 0.82),
+        ("questions.jsonl", 1.0, 0.03, 0.90, 0.82),
         # written blind: by a separate session from the articles alone, without seeing the
         # system, the dev set or ours; its figures are the honest estimate for unseen questions
-        ("questions_blind.jsonl", 0.9, 0.875, 0.70),
+        ("questions_blind.jsonl", 0.9, 0.03, 0.875, 0.75),
         # the same, with 40 off-topic questions near the articles' people and companies
-        ("questions_blind_neartopic.jsonl", 0.8, 0.775, 0.65),
+        ("questions_blind_neartopic.jsonl", 0.8, 0.03, 0.825, 0.72),
+        # the same, asked to paraphrase away from the articles' words, with 20 near-topic
+        # off-topic questions: below the targets (see README, Question sets)
+        ("questions_blind_paraphrase.jsonl", 0.75, 0.07, 0.725, 0.60),
     ],
 )
 def test_own_question_set_figures(
-    name: str, min_offtopic: float, min_recall5: float, min_mrr: float,
+    name: str, min_offtopic: float, max_unanswered: float, min_recall5: float, min_mrr: float,
     data_dir: Path, index_dir: Path,
 ):
-    """Regression floors on our question sets (45, 50 and 80 questions)."""
+    """Regression floors on our question sets (45, 50, 80 and 120 questions)."""
     questions = load_questions(OWN_SET.parent / name)
     assert len(questions) >= 40
     assert {q.lang for q in questions} == {"en", "zh-Hans", "zh-Hant"}
     outcomes = run(questions, lambda q: retrieve(q, 5, data_dir=data_dir, index_dir=index_dir))
     s = summarize(outcomes, [len(t) for o in outcomes for t in o.top])
     assert s["abstained_offtopic"] >= min_offtopic, s
-    assert s["wrongly_unanswered"] <= 0.03
+    assert s["wrongly_unanswered"] <= max_unanswered, s
     assert s["recall@5"] >= min_recall5, s
     assert s["mrr"] >= min_mrr, s
     assert s["median_passage_chars"] <= 300
+
+
+@pytest.mark.parametrize("setting", ["w_chars", "w_topic_dense"])
+def test_ranking_terms_raise_mrr_on_the_blind_sets(setting: str, engine):
+    """Character bigrams and the names-stripped question earn their place: the 80 answerable
+    questions of two blind sets, with and without each."""
+    questions = [
+        q for name in ("questions_blind.jsonl", "questions_blind_neartopic.jsonl")
+        for q in load_questions(OWN_SET.parent / name) if not q.abstain
+    ]
+
+    def mrr() -> float:
+        ranks = [o.rank for o in run(questions, lambda q: engine.search(q, 5, min_score=0.0))]
+        return sum(1 / r for r in ranks if r) / len(ranks)
+
+    settings = engine.settings
+    with_it = mrr()
+    try:
+        engine.settings = replace(settings, **{setting: 0.0})
+        without = mrr()
+    finally:
+        engine.settings = settings
+    assert with_it >= without + 0.01, (with_it, without)
 
 
 @pytest.mark.parametrize(
