@@ -93,8 +93,8 @@ def tokenize(text: str, folded: bool = False) -> list[str]:
 def cjk_ngrams(text: str, sizes: Sequence[int] = (2,), folded: bool = False) -> list[str]:
     """Overlapping character n-grams of the Chinese runs of ``text`` (folded to one script).
 
-    They match where word segmentation splits two wordings of one idea differently
-    (刷榜 / 打榜 / 榜单, 兩手抓 / 两头); BM25's idf leaves the common ones little weight.
+    They match where word segmentation cuts two wordings of one idea differently (刷题 in
+    爱刷题 and in 刷题到深夜, 跑分 in 拼跑分); BM25's idf leaves the common ones little weight.
     """
     text = text if folded else fold(text)
     out: list[str] = []

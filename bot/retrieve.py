@@ -403,8 +403,8 @@ class Engine:
 
         The best ``ann_candidates`` passages of each language group by the index, and of
         each language family by BM25 (and by gloss for English questions, by character
-        n-grams for Chinese ones), stand in for the
-        corpus; each gets its cosine from the index, every other passage is masked out.
+        n-grams for Chinese ones), stand in for the corpus; each gets its cosine from the
+        index, every other passage is masked out.
         """
         from . import ann
 

@@ -45,8 +45,8 @@ class Settings:
     # a why-question favours passages that state a cause (lexical.gives_reason)
     w_reason: float = 0.03
     w_gloss: float = 0.5
-    # Chinese character n-grams as a third lexical ranker (lexical.cjk_ngrams): catches
-    # wordings that jieba segments differently; () leaves it out
+    # Chinese character n-grams (sizes) as a third lexical ranker (lexical.cjk_ngrams):
+    # catches wordings that jieba segments differently; w_chars 0 leaves it out
     w_chars: float = 0.5
     char_ngrams: tuple[int, ...] = (2,)
     balance: str = "family"
