@@ -429,8 +429,8 @@ def test_near_duplicates_do_not_fill_the_top_five(data_dir: Path, index_dir: Pat
         ("questions_blind.jsonl", 0.9, 0.03, 0.875, 0.75),
         # the same, with 40 off-topic questions near the articles' people and companies
         ("questions_blind_neartopic.jsonl", 0.8, 0.03, 0.825, 0.72),
-        # the same, asked to paraphrase away from the articles' words, with 20 near-topic
-        # off-topic questions: below the targets (see README, Question sets)
+        # the same, asked to paraphrase away from the articles' words, with 40 off-topic
+        # questions, most near the topic: below the targets (see README, Question sets)
         ("questions_blind_paraphrase.jsonl", 0.75, 0.07, 0.725, 0.60),
         # the same, written after all of the above and measured once, before and after
         ("questions_blind_fresh.jsonl", 0.75, 0.03, 0.80, 0.70),
