@@ -276,7 +276,8 @@ class Expander:
         return [a for aliases in self.expand_entries(folded_query) for a in aliases]
 
 
-_GLOSS_NOISE = re.compile(r"\([^)]*\)|\[[^\]]*\]|^(?:to|a|an|the|be)\s+", re.IGNORECASE)
+_GLOSS_BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_GLOSS_LEAD = re.compile(r"^\s*(?:to|a|an|the|be)\s+", re.IGNORECASE)
 _GLOSS_SKIP = re.compile(r"^(?:CL:|variant of|see |surname|abbr\.|old variant|used in|erhua)", re.I)
 
 
@@ -368,9 +369,12 @@ def _parse_cedict() -> _Cedict:
             name = _gloss_name(gloss)
             if name:
                 glosses.extend(name)
-            words = _latin_tokens(_GLOSS_NOISE.sub(" ", gloss.lower()))
-            if words:
-                glosses.append(tuple(words))
+            # "/safe; secure/safety; security/": a semicolon separates synonyms, each a
+            # translation on its own, not words of one phrase
+            for synonym in _GLOSS_BRACKETS.sub(" ", gloss.lower()).split(";"):
+                words = _latin_tokens(_GLOSS_LEAD.sub(" ", synonym))
+                if words:
+                    glosses.append(tuple(words))
         if glosses:
             entries.append((fold(parts[1]), tuple(glosses)))
     return tuple(entries)

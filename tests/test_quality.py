@@ -20,6 +20,7 @@ from bot.lexical import (
     Bridge,
     Expander,
     LexicalIndex,
+    _cedict,
     _gloss_name,
     asks_reason,
     cjk_ngrams,
@@ -73,6 +74,18 @@ def test_dictionary_names_translate_by_the_name_a_gloss_opens_with():
     bridge = Bridge({"拼多多", "pinduoduo", "微信", "wechat"})
     assert bridge.translate(["pinduoduo"]) == ["拼多多"]
     assert bridge.translate(["微信"]) == ["wechat"]
+
+
+def test_dictionary_synonyms_each_translate_on_their_own():
+    # CC-CEDICT: 安全 /safe; secure/safety; security/ -- a semicolon separates synonyms
+    senses = dict(_cedict())
+    assert ("secur",) in senses["安全"] and ("safe", "secur") not in senses["安全"]
+    assert ("benefit",) in senses["好处"]
+    bridge = Bridge({"安全", "secur", "好处", "benefit"})
+    assert bridge.translate(["安全"]) == ["secur"]
+    assert "好处" in bridge.translate(["benefit"])
+    # a bracket may hold a semicolon of its own; brackets go before the split
+    assert len(senses["三牲"]) == 1, senses["三牲"]
 
 
 def test_glossary_person_names_are_canonical_in_every_script(data_dir: Path):
