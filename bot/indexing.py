@@ -13,6 +13,7 @@ import numpy as np
 
 from . import store
 from .corpus import corpus_hash, resolve_data_dir
+from .lexical import simplified
 from .passages import Passage, corpus_passages
 from .settings import SETTINGS, Settings
 
@@ -26,6 +27,8 @@ def pipeline_version(settings: Settings = SETTINGS) -> str:
     """The rules version plus the settings that shape passages and vectors."""
     s = settings
     key = f"{PIPELINE_VERSION}|{s.max_chars_zh}|{s.max_words_en}|{s.embed_heading}"
+    if s.embed_simplified:  # (the key of indexes built before this setting existed is kept)
+        key += "|simplified"
     return f"{PIPELINE_VERSION}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
@@ -36,9 +39,13 @@ def resolve_index_dir(index_dir: str | Path | None) -> Path:
 
 def embed_text(p: Passage, settings: Settings = SETTINGS) -> str:
     """What the encoder sees for a passage: its heading gives it context (never shown)."""
-    if settings.embed_heading and p.heading:
-        return f"{p.heading}\n{p.text}"
-    return p.text
+    text = f"{p.heading}\n{p.text}" if settings.embed_heading and p.heading else p.text
+    return embed_form(text, settings)
+
+
+def embed_form(text: str, settings: Settings = SETTINGS) -> str:
+    """Any text (passage, question, background line) as the encoder sees it."""
+    return simplified(text) if settings.embed_simplified else text
 
 
 def make_faiss(vectors: np.ndarray, settings: Settings = SETTINGS, kind: str | None = None) -> Any:
@@ -158,7 +165,9 @@ def build_index(
             tokens = store.TokenMatrix.stack([tv for tv in per_passage if tv is not None],
                                              int(vectors.shape[1]))
         log.info("encoded %d new passages, reused %d", len(todo), len(texts) - len(todo))
-        bg_vectors = encoder.encode_passages(background_texts(data))
+        bg_vectors = encoder.encode_passages(
+            [embed_form(t, settings) for t in background_texts(data)]
+        )
         rows = [{**p.to_json(), "embed_text": t} for p, t in zip(passages, texts, strict=True)]
         annotate(rows, data)
         link_passages(rows, vectors)

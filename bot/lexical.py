@@ -71,6 +71,12 @@ def _posseg() -> Any:
     return jieba.posseg
 
 
+def simplified(text: str) -> str:
+    """``text`` with traditional Chinese characters in their simplified form, nothing else
+    changed (the encoder's view, ``Settings.embed_simplified``)."""
+    return str(_t2s().convert(text))
+
+
 def fold(text: str) -> str:
     """Matching form: NFKC (full-width to half-width), lower case, traditional to simplified."""
     return str(_t2s().convert(unicodedata.normalize("NFKC", text).lower()))
@@ -355,7 +361,8 @@ def _gloss_name(gloss: str) -> list[tuple[str, ...]]:
 
 
 def _parse_cedict() -> _Cedict:
-    """CC-CEDICT, parsed: (folded simplified headword, its glosses as stemmed tokens)."""
+    """CC-CEDICT, parsed: (folded simplified headword, its glosses as stemmed tokens, one
+    tuple per gloss or synonym)."""
     entries: list[tuple[str, tuple[tuple[str, ...], ...]]] = []
     for line in _dictionary_lines():
         head, _, rest = line.partition(" /")

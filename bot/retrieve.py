@@ -19,7 +19,7 @@ from . import store
 from .corpus import LANGS, DocInfo, corpus_hash, load_catalog, resolve_data_dir
 from .errors import InvalidArgumentTypeError, InvalidQueryError
 from .format import citation, match_label
-from .indexing import build_index, pipeline_version, resolve_index_dir
+from .indexing import build_index, embed_form, pipeline_version, resolve_index_dir
 from .lexical import (
     GLOSSARY_NAME,
     Expander,
@@ -281,7 +281,7 @@ class Engine:
         folded = fold(query)
         rest = self._topic_question(folded)
         # the topic question shares the forward pass (a batch of two: about 8 ms instead of 13)
-        texts = [query] if rest is None else [query, rest]
+        texts = [embed_form(query, s)] if rest is None else [embed_form(query, s), rest]
         q_tokens = None
         if self.tokens is not None and s.w_late:
             vecs, toks = self.encoder.encode_queries_with_tokens(texts)

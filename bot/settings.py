@@ -32,6 +32,10 @@ class Settings:
     max_chars_zh: int = 300
     max_words_en: int = 60
     embed_heading: bool = True
+    # the encoder sees Chinese in simplified characters (OpenCC t2s; shown as written): e5's
+    # vocabulary cuts traditional text into more, rarer pieces, so a traditional question sat
+    # further from a simplified passage with the same words than a simplified one did
+    embed_simplified: bool = True
     # retrieval
     k: int = 5
     max_k: int = 50

@@ -16,6 +16,7 @@ from bot.errors import (
     InvalidQueryError,
 )
 from bot.indexing import build_index
+from bot.lexical import simplified
 from bot.retrieve import Engine
 from bot.settings import REPO_ROOT
 from bot.store import MANIFEST, PASSAGES, VECTORS, read_rows
@@ -65,6 +66,23 @@ def test_traditional_query_finds_simplified_passage_and_back(data_dir: Path, ind
     assert any(h.lang == "zh-Hans" and "非常激烈的讨论" in h.text for h in hits)
     hits = ask("方汉怎么说推理成本?", data_dir, index_dir)
     assert any(h.lang == "zh-Hant" and "兩頭驢" in h.text for h in hits)
+
+
+@pytest.mark.parametrize("question", ["李彥宏怎麼評價文心的性價比?", "方漢怎麼看推理成本?"])
+def test_a_question_in_either_script_gets_the_same_answer(
+    question: str, data_dir: Path, index_dir: Path
+):
+    # the encoder sees simplified characters (Settings.embed_simplified), the lexical side
+    # folds: nothing is left that tells the two scripts apart
+    simple = simplified(question)
+    assert simple != question
+    as_written = [(h.doc_id, h.start, h.score) for h in ask(question, data_dir, index_dir)]
+    assert as_written
+    assert as_written == [(h.doc_id, h.start, h.score) for h in ask(simple, data_dir, index_dir)]
+    # ... while the traditional article's passages are shown as written, and encoded simplified
+    rows = [r for r in read_rows(index_dir) if r["lang"] == "zh-Hant"]
+    assert rows and all(r["embed_text"].endswith(simplified(r["text"])) for r in rows)
+    assert any(simplified(r["text"]) != r["text"] for r in rows)
 
 
 @pytest.mark.parametrize(
