@@ -27,7 +27,7 @@ def pipeline_version(settings: Settings = SETTINGS) -> str:
     """The rules version plus the settings that shape passages and vectors."""
     s = settings
     key = f"{PIPELINE_VERSION}|{s.max_chars_zh}|{s.max_words_en}|{s.embed_heading}"
-    if s.embed_simplified:  # (the key of indexes built before this setting existed is kept)
+    if s.embed_simplified:  # (off, the key is the one indexes had before this setting)
         key += "|simplified"
     return f"{PIPELINE_VERSION}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 

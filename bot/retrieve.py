@@ -281,7 +281,8 @@ class Engine:
         folded = fold(query)
         rest = self._topic_question(folded)
         # the topic question shares the forward pass (a batch of two: about 8 ms instead of 13)
-        texts = [embed_form(query, s)] if rest is None else [embed_form(query, s), rest]
+        as_seen = embed_form(query, s)
+        texts = [as_seen] if rest is None else [as_seen, rest]
         q_tokens = None
         if self.tokens is not None and s.w_late:
             vecs, toks = self.encoder.encode_queries_with_tokens(texts)
