@@ -188,6 +188,39 @@ _GIVES_REASON = re.compile(
 )
 
 
+# what a question asks for when it is a date or a figure: a when-question is answered by the
+# narration that dates an event ("On April 11, ... learned"), a how-many one by a passage that
+# states a number; 没多少 / 不了多少 ("not much") ask for neither
+_ASKS_DATE = re.compile(
+    r"(?<![a-z])(?:what|which|on what) (?:year|month|date|day)(?![a-z])"
+    r"|^when (?:is|was|were|are|did|does|do|will|would|has|had)(?![a-z])"
+    r"|哪一?年|哪一?天|哪个月|什么时候|何时|几时|几月|几号|什么日子"
+)
+_ASKS_AMOUNT = re.compile(
+    r"(?<![a-z])how (?:much|many|old|long|often)(?![a-z])"
+    r"|(?<![a-z])what (?:percentage|share|proportion|age)(?![a-z])"
+    r"|多少|几[个岁年次家天位成倍张台款]|多久|多长时间|多大比例"
+)
+_NOT_AMOUNT = re.compile(r"[没不][有了]?(?:产生|什么)?多少")
+_GIVES_DATE = re.compile(
+    r"\d+\s*[年月日号]|(?<![a-z])(?:january|february|march|april|june|july|august"
+    r"|september|october|november|december|may \d|(?:19|20)\d\d)(?![a-z0-9])"
+    # ... or relative to the report: 今年, 一年前, 年底, 上午, this year, a year ago
+    r"|[今去明前]年|[一两三几半][个]?(?:年|月|周|星期)(?:前|以来)|年[底初]|月[底初]|[上下]午"
+    r"|昨天|前一天|(?<![a-z])(?:(?:this|last|next) (?:year|month|week|quarter)"
+    r"|(?:a|one|two|three|few|several) (?:years?|months?|weeks?|days?) ago|yesterday)(?![a-z])"
+)
+# a figure in words: a Chinese numeral that counts (一百, 上万, 千亿, 两三家; not the 百 of 百度
+# or 百模) or an English number word above one; digits are compared with the question's own
+_FIGURE_WORDS = re.compile(
+    r"(?:[一二两三四五六七八九十几数上]?[十百千万亿])+(?![度模川])"
+    r"|[二两三四五六七八九十][个家次位岁倍成张元块名人年天月周]|%"
+    r"|(?<![a-z])(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
+    r"|forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|percent)(?![a-z])"
+)
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+
+
 # words that frame a question about someone's words, views or plans without naming a subject
 # ("Tell me about Robin Li", "Robin Li's advice", "王小川的立场", "What is Baidu doing?"):
 # reporting verbs and nouns, kinds of statement, and the words around them
@@ -231,6 +264,27 @@ def asks_reason(folded_query: str) -> bool:
 def gives_reason(text: str) -> bool:
     """Whether a passage states a cause (因为, 之所以, because ...)."""
     return _GIVES_REASON.search(fold(text)) is not None
+
+
+def asks_for(folded_query: str) -> str | None:
+    """"date" or "amount" when a (folded) question asks when or how many, else None."""
+    if _ASKS_DATE.search(folded_query):
+        return "date"
+    if _ASKS_AMOUNT.search(_NOT_AMOUNT.sub(" ", folded_query)):
+        return "amount"
+    return None
+
+
+def gives_date(text: str) -> bool:
+    """Whether a passage dates something (4月16日, 2023年, April 11)."""
+    return _GIVES_DATE.search(fold(text)) is not None
+
+
+def figures(text: str) -> tuple[bool, frozenset[str]]:
+    """Whether a text states a figure in words (一百多个, 上万, a hundred, 80%), and the
+    numbers it writes in digits."""
+    folded = fold(text)
+    return _FIGURE_WORDS.search(folded) is not None, frozenset(_DIGITS.findall(folded))
 
 
 # glossary kinds that say whom a question is about; products and terms (ERNIE, open source)

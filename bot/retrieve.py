@@ -24,8 +24,11 @@ from .lexical import (
     GLOSSARY_NAME,
     Expander,
     LexicalIndex,
+    asks_for,
     asks_reason,
+    figures,
     fold,
+    gives_date,
     gives_reason,
     load_glossary,
     subject_tokens,
@@ -173,6 +176,10 @@ class Engine:
         self.people = load_people(self.data_dir / GLOSSARY_NAME)
         self.speakers = np.array([r.get("speaker") or "" for r in self.rows])
         self.reasons = np.array([gives_reason(r["text"]) for r in self.rows], dtype=np.float64)
+        self.dates = np.array([gives_date(r["text"]) for r in self.rows], dtype=np.float64)
+        stated = [figures(r["text"]) for r in self.rows]
+        self.figure_words = np.array([words for words, _ in stated], dtype=bool)
+        self.numbers = [digits for _, digits in stated]
         self.background = store.background_array(self.index_dir)
         self.token_weight = self._token_weights(self.tokens)
         # float32 copy of the token vectors when small (converting per query costs more
@@ -341,11 +348,16 @@ class Engine:
         fused += s.w_raw * ranking
         # "what did Fang Han say ..." (or "... Kunlun's CEO"): that person's own words come
         # before reports about him
-        named = people_named(folded, self.people) + self.expander.people_by_role(folded)
-        for person in dict.fromkeys(named):
-            fused += s.w_speaker * (self.speakers == person)
+        kind = asks_for(folded) if s.w_answer_kind else None
+        if kind != "date":
+            named = people_named(folded, self.people) + self.expander.people_by_role(folded)
+            for person in dict.fromkeys(named):
+                fused += s.w_speaker * (self.speakers == person)
         if s.w_reason and asks_reason(folded):
             fused += s.w_reason * self.reasons
+        if kind is not None:
+            gives = self.dates if kind == "date" else self._states_figure(folded)
+            fused += s.w_answer_kind * gives
         allowed = np.flatnonzero(mask)
         best = allowed[np.argsort(-fused[allowed], kind="stable")]
         ranked = [Scored(int(i), float(fused[i]), float(dense[i]), float(lex[i])) for i in best]
@@ -365,6 +377,17 @@ class Engine:
             "unknown_names": float(len(self.lexical.unknown_names(query, s.name_max_zipf))),
         }
         return ranked, evidence
+
+    def _states_figure(self, folded: str) -> np.ndarray:
+        """1.0 for each passage stating a figure other than those the question writes itself
+        ("How many parameters does ERNIE 4.0 have?" is not answered by "文心4.0")."""
+        _, asked = figures(folded)
+        if not asked:
+            return (self.figure_words | np.array([bool(n) for n in self.numbers])).astype(float)
+        return np.array(
+            [w or bool(n - asked) for w, n in zip(self.figure_words, self.numbers, strict=True)],
+            dtype=np.float64,
+        )
 
     def _topic_question(self, folded: str) -> str | None:
         """The question without the people and organisations it names, when that leaves

@@ -48,6 +48,10 @@ class Settings:
     w_speaker: float = 0.1
     # a why-question favours passages that state a cause (lexical.gives_reason)
     w_reason: float = 0.03
+    # a when-question favours passages that date something, a how-many one passages that state
+    # a figure (lexical.asks_for); a when-question also drops the speaker prior (w_speaker):
+    # "When did Robin Li's speech leak?" is answered by the report dating it, not by his words
+    w_answer_kind: float = 0.02
     w_gloss: float = 0.5
     # Chinese character n-grams (sizes) as a third lexical ranker (lexical.cjk_ngrams):
     # catches wordings that jieba segments differently; w_chars 0 leaves it out

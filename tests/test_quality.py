@@ -22,9 +22,12 @@ from bot.lexical import (
     LexicalIndex,
     _cedict,
     _gloss_name,
+    asks_for,
     asks_reason,
     cjk_ngrams,
+    figures,
     fold,
+    gives_date,
     gives_reason,
     load_glossary,
     subject_tokens,
@@ -150,6 +153,44 @@ def test_why_questions_favour_passages_that_give_a_reason(engine):
         lift = fused(question, 0.03) - fused(question, 0.0)
         expected = 0.03 * engine.reasons if asks else np.zeros(len(engine.rows))
         np.testing.assert_allclose(lift, expected, atol=1e-9)
+
+
+def test_when_and_how_many_questions_favour_dates_and_figures(engine):
+    assert asks_for(fold("李彥宏的內部講話是幾月幾號曝光的?")) == "date"
+    assert asks_for(fold("When was Robin Li's speech reported?")) == "date"
+    assert asks_for(fold("How many GPUs does training take?")) == "amount"
+    assert asks_for(fold("文心每天被調用多少次?")) == "amount"
+    # "when asked, ..." is not a when-question; 没产生多少 is "not much", not a how-many
+    assert asks_for(fold("When asked, did Li admit Baidu is a big company?")) is None
+    assert asks_for(fold("为什么那一波AI没产生多少商业价值?")) is None
+    assert gives_date("4月16日上午,在閉門溝通會上") and gives_date("On April 11, the reporter")
+    assert not gives_date("It may be cheaper") and not gives_date("开源模型会越来越落后")
+    assert figures("一百多个基础大模型")[0] and figures("上万张卡")[0] and figures("80% of")[0]
+    assert figures("百度和百川的百模大战") == (False, frozenset())
+    assert figures("文心4.0的效果") == (False, frozenset({"4.0"}))
+    mask = np.ones(len(engine.rows), dtype=bool)
+    settings = engine.settings
+
+    def ranked(question: str, w: float) -> list[int]:
+        engine.settings = replace(settings, w_answer_kind=w)
+        try:
+            return [c.idx for c in engine.rank(question, mask)[0]]
+        finally:
+            engine.settings = settings
+
+    # the speaker prior puts Robin Li's own words first when he is named; asked *when*, the
+    # answer is the reporter's sentence that dates the event
+    question = "When was Robin Li's internal speech on open source reported?"
+    top = ranked(question, settings.w_answer_kind)[0]
+    assert engine.dates[top] and engine.speakers[top] != "Robin Li"
+    assert engine.speakers[ranked(question, 0.0)[0]] == "Robin Li"
+    # a figure the question writes itself does not count as one the passage states
+    figure = engine._states_figure(fold("How many parameters does ERNIE 4.0 of Create 2024 have?"))
+    own = [i for i, n in enumerate(engine.numbers)
+           if n and n <= {"4.0", "2024"} and not engine.figure_words[i]]
+    assert own and not figure[own].any() and 0 < figure.sum() < len(engine.rows)
+    assert engine._states_figure(fold("How many parameters does ERNIE have?"))[own].all()
+    assert gives_date("一年前文心刚刚发布的时候") and gives_date("a year ago, when")
 
 
 def test_ranking_cosines_leave_out_the_language(engine):
@@ -453,15 +494,22 @@ def test_near_duplicates_do_not_fill_the_top_five(data_dir: Path, index_dir: Pat
         # a third, short questions as a user types them, written after both changes were in
         # and run once on the code before them and once after
         ("questions_blind_fresh3.jsonl", 0.8, 0.03, 0.82, 0.70),
+        # fourth and fifth: written while the answer-kind prior was tried; run on the code
+        # before it first. The fifth is the hardest yet (off-topic below the target)
+        ("questions_blind_fresh4.jsonl", 0.75, 0.03, 0.88, 0.75),
+        ("questions_blind_fresh5.jsonl", 0.6, 0.05, 0.8, 0.69),
+        # when / how-many questions only (24 + 6), written to test that prior
+        ("questions_blind_dates.jsonl", 0.3, 0.03, 0.9, 0.85),
     ],
 )
 def test_own_question_set_figures(
     name: str, min_offtopic: float, max_unanswered: float, min_recall5: float, min_mrr: float,
     data_dir: Path, index_dir: Path,
 ):
-    """Regression floors on our question sets (45, 50, 80, 120, 70, 70 and 60 questions)."""
+    """Regression floors on our question sets (45, 50, 80, 120, 70, 70, 60, 60, 60 and 30
+    questions)."""
     questions = load_questions(OWN_SET.parent / name)
-    assert len(questions) >= 40
+    assert len(questions) >= 30
     assert {q.lang for q in questions} == {"en", "zh-Hans", "zh-Hant"}
     outcomes = run(questions, lambda q: retrieve(q, 5, data_dir=data_dir, index_dir=index_dir))
     s = summarize(outcomes, [len(t) for o in outcomes for t in o.top])
