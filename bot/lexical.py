@@ -7,11 +7,11 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -354,15 +354,39 @@ def _dictionary_lines() -> list[str]:
 
 
 _Cedict = tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]
+_Cached = TypeVar("_Cached", bound=Sized)
 
 
 @lru_cache(maxsize=1)
 def _cedict() -> _Cedict:
     """``_parse_cedict()``, from a disk cache when one matches (bench: parsing takes 2-5 s,
-    which every new process, e.g. one CLI question, would pay; the cache loads in 0.2 s).
+    which every new process, e.g. one CLI question, would pay; the cache loads in 0.2 s)."""
+    return _disk_cached("cedict", _parse_cedict, tuple)
 
-    The cache is keyed by this module's source, the dictionary file and the versions of the
-    folding and stemming libraries, so any change to the parsing rules rebuilds it.
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    """Simplified headwords CC-CEDICT lists only as common words: lower-case pinyin, where a
+    name has its capitals ([zha1 dui1] 扎堆 "to gather together", [Li3 Kai1 fu4] 李开复)."""
+    return _disk_cached("cedict_common", _parse_common_words, frozenset)
+
+
+def _parse_common_words() -> frozenset[str]:
+    common: set[str] = set()
+    proper: set[str] = set()
+    for line in _dictionary_lines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3:
+            (proper if parts[2][1:2].isupper() else common).add(fold(parts[1]))
+    return frozenset(common - proper)
+
+
+def _disk_cached(stem: str, build: Callable[[], _Cached], kind: type[_Cached]) -> _Cached:
+    """``build()``, from a marshal file in the cache directory when one matches.
+
+    The file is keyed by this module's source, the dictionary file and the versions of the
+    folding and stemming libraries, so any change to the parsing rules rebuilds it; a file
+    that does not hold a ``kind`` is rebuilt too.
     """
     import hashlib
     import marshal
@@ -379,25 +403,25 @@ def _cedict() -> _Cedict:
             + repr((dictionary.st_size, dictionary.st_mtime_ns, versions)).encode()
         ).hexdigest()[:16]
     except (OSError, metadata.PackageNotFoundError):
-        return _parse_cedict()
-    path = cache_dir() / f"cedict-{key}.marshal"
+        return build()
+    path = cache_dir() / f"{stem}-{key}.marshal"
     try:
         cached = marshal.loads(path.read_bytes())
-        if isinstance(cached, tuple) and all(isinstance(e, tuple) for e in cached[:10]):
+        if isinstance(cached, kind) and len(cached):
             return cached
     except (OSError, EOFError, ValueError, TypeError):
         pass
-    entries = _parse_cedict()
+    value = build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        for stale in path.parent.glob("cedict-*.marshal"):
+        for stale in path.parent.glob(f"{stem}-*.marshal"):
             stale.unlink(missing_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps(entries))
+        tmp.write_bytes(marshal.dumps(value))  # type: ignore[arg-type]
         os.replace(tmp, path)
     except OSError as exc:
-        log.debug("cannot cache CC-CEDICT in %s: %s", path, exc)
-    return entries
+        log.debug("cannot cache %s in %s: %s", stem, path, exc)
+    return value
 
 
 _NAME_GLOSS = re.compile(r"[A-Z][\w'.&-]*(?: [A-Z][\w'.&-]*){0,2}")
@@ -608,9 +632,14 @@ class LexicalIndex:
             if capital or any(c.isdigit() for c in word):
                 names.append(word.lower())
         if chinese:
+            words = list(_posseg().cut(folded))
             names.extend(
-                p.word for p in _posseg().cut(folded)
+                p.word for prev, p in zip([None, *words], words, strict=False)
                 if p.flag in _NAME_TAGS and len(p.word) > 1 and _CJK_RUN.fullmatch(p.word)
+                # after a numeral the first character counts: 多少张卡 is not a Zhang Ka
+                and (prev is None or prev.flag != "m")
+                # nor is a word the dictionary knows only as a common one (扎堆, "to gather")
+                and p.word not in _common_words()
             )
         names = list(dict.fromkeys(names))
         if not names:

@@ -208,3 +208,5 @@ def test_cedict_cache_equals_parse():
     from bot import lexical
 
     assert lexical._cedict() == lexical._parse_cedict()
+    assert lexical._common_words() == lexical._parse_common_words()
+    assert "扎堆" in lexical._common_words() and "李开复" not in lexical._common_words()

@@ -241,6 +241,10 @@ def test_names_the_corpus_never_mentions(engine):
         # the outlets and authors of the catalogue, which every citation shows
         "What does the Yicai report say about open source?",
         "Did TMTPost quote Robin Li on the hundred-model war?",
+        # a measure word after a numeral, not a surname (jieba tags 张卡 as a person), and a
+        # word CC-CEDICT knows only as a common one (jieba tags 扎堆 as a place)
+        "训练一个大模型要多少张卡?",
+        "创业公司扎堆做大模型有意义吗?",
     ):
         assert names(question) == [], question
 
@@ -497,7 +501,7 @@ def test_near_duplicates_do_not_fill_the_top_five(data_dir: Path, index_dir: Pat
         # fourth and fifth: written while the answer-kind prior was tried; run on the code
         # before it first. The fifth is the hardest yet (off-topic below the target)
         ("questions_blind_fresh4.jsonl", 0.75, 0.03, 0.88, 0.75),
-        ("questions_blind_fresh5.jsonl", 0.6, 0.05, 0.8, 0.69),
+        ("questions_blind_fresh5.jsonl", 0.6, 0.03, 0.82, 0.72),
         # when / how-many questions only (24 + 6), written to test that prior
         ("questions_blind_dates.jsonl", 0.3, 0.03, 0.9, 0.85),
     ],
