@@ -180,6 +180,7 @@ class Engine:
         stated = [figures(r["text"]) for r in self.rows]
         self.figure_words = np.array([words for words, _ in stated], dtype=bool)
         self.numbers = [digits for _, digits in stated]
+        self.figures = np.array([w or bool(n) for w, n in stated], dtype=np.float64)
         self.background = store.background_array(self.index_dir)
         self.token_weight = self._token_weights(self.tokens)
         # float32 copy of the token vectors when small (converting per query costs more
@@ -383,7 +384,7 @@ class Engine:
         ("How many parameters does ERNIE 4.0 have?" is not answered by "文心4.0")."""
         _, asked = figures(folded)
         if not asked:
-            return (self.figure_words | np.array([bool(n) for n in self.numbers])).astype(float)
+            return self.figures
         return np.array(
             [w or bool(n - asked) for w, n in zip(self.figure_words, self.numbers, strict=True)],
             dtype=np.float64,
