@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .lexical import GLOSSARY_NAME
-from .quotes import Context, load_people, quote_spans, speaker_in_context
+from .quotes import Context, discover_people, load_people, quote_spans, speaker_in_context
 
 
 def annotate(rows: list[dict[str, Any]], data_dir: Path) -> None:
@@ -15,11 +15,15 @@ def annotate(rows: list[dict[str, Any]], data_dir: Path) -> None:
     Rows are read in article order: who is speaking carries from one passage to the next
     while the text goes on with that speech (``quotes.speaker_in_context``).
     """
-    people = load_people(Path(data_dir) / GLOSSARY_NAME)
+    glossary = load_people(Path(data_dir) / GLOSSARY_NAME)
+    people = glossary
     ctx = Context()
     for i, row in enumerate(rows):
         if i == 0 or rows[i - 1]["doc_id"] != row["doc_id"]:
             ctx = Context()
+            # the glossary's people, and whoever else this article quotes by name
+            text = "\n".join(r["text"] for r in rows[i:] if r["doc_id"] == row["doc_id"])
+            people = glossary + discover_people(text, glossary)
         speaker, ctx = speaker_in_context(row["text"], people, ctx, row.get("heading"))
         same_doc = i + 1 < len(rows) and rows[i + 1]["doc_id"] == row["doc_id"]
         after = rows[i + 1]["text"] if same_doc else ""

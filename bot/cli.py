@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -177,6 +178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return run(argv)
+    except BrokenPipeError:
+        # the reader went away (`quotebot ask ... | head -1`): nothing left to say to it
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (QuoteBotError, TypeError, ImportError, OSError) as exc:
         message = " ".join(str(exc).splitlines())
         print(f"error: {message}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from .settings import SETTINGS
 from .types import Hit
 
 LANG_NAMES = {"en": "English", "zh-Hans": "简体中文", "zh-Hant": "繁體中文"}
@@ -18,11 +19,13 @@ def citation(title: str | None, outlet: str | None, date: str | None, paragraph:
     return title or tail
 
 
-def match_label(confidence: float) -> str:
-    """A word for how strongly a passage matches (confidence in [0, 1])."""
-    if confidence >= 0.66:
+def match_label(
+    score: float, strong: float = SETTINGS.match_strong, good: float = SETTINGS.match_good
+) -> str:
+    """A word for how strongly a passage matches, from its ``Hit.score`` (0..1)."""
+    if score >= strong:
         return "strong"
-    if confidence >= 0.33:
+    if score >= good:
         return "good"
     return "fair"
 
@@ -38,7 +41,12 @@ def hits_to_text(hits: Sequence[Hit]) -> str:
         if hit.speaker:
             lines.append(f"    speaker: {hit.speaker}")
         for other in hit.also_in:
-            lines.append(f"    also in: {other.citation}")
+            if hit.parallel is not None and other.start == hit.parallel.start and (
+                other.doc_id == hit.parallel.doc_id
+            ):
+                continue  # shown below as the counterpart
+            lines.append(f"    also in: {other.citation or other.doc_id} "
+                         f"({other.source_path}[{other.start}:{other.end}])")
         if hit.parallel is not None:
             lines.append(f"    parallel ({hit.parallel.lang}): {hit.parallel.text}")
         lines.append(f"    source: {hit.source_path}[{hit.start}:{hit.end}]")

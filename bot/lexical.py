@@ -290,6 +290,8 @@ def figures(text: str) -> tuple[bool, frozenset[str]]:
 # glossary kinds that say whom a question is about; products and terms (ERNIE, open source)
 # are what it asks about: "How many calls does ERNIE serve a day?" is a question on ERNIE
 _NAME_KINDS = frozenset({"person", "org"})
+# jieba's tags for interjections, modal particles and onomatopoeia
+_INTERJECTIONS = frozenset({"e", "y", "o"})
 
 
 class Expander:
@@ -303,6 +305,12 @@ class Expander:
         jb = _jieba()
         names = [fold(a) for e in entries if e.kind in _NAME_KINDS for a in e.aliases]
         self._names = re.compile(_alternation(names)) if names else None
+        #: each person and organisation: its canonical name and a pattern of its aliases
+        self.names: list[tuple[str, re.Pattern[str]]] = [
+            (e.canonical, re.compile(_alternation([fold(a) for a in e.aliases])))
+            for e in entries
+            if e.kind in _NAME_KINDS and e.aliases
+        ]
         for entry in entries:
             folded = [fold(a) for a in entry.aliases]
             for alias in folded:
@@ -319,6 +327,10 @@ class Expander:
     def people_by_role(self, folded_query: str) -> list[str]:
         """Canonical names of the people the folded query names by a title ("百度创始人")."""
         return [name for pattern, name in self._roles if pattern.search(folded_query)]
+
+    def names_in(self, folded_text: str) -> list[str]:
+        """Canonical names of the people and organisations a folded text mentions by name."""
+        return [name for name, pattern in self.names if pattern.search(folded_text)]
 
     def strip_names(self, folded_query: str) -> str:
         """The folded query without the people and organisations it names: what it asks
@@ -605,6 +617,45 @@ class LexicalIndex:
                 if t not in covered and (self.bridge.translate([t]) or t in self.bridge.zh_phrases)
             )
         return covered
+
+    def has_subject(self, query: str, max_words: int, min_zipf: float) -> bool:
+        """Whether the question names something to look up. "ok", "好的", "嗯" or "line one"
+        do not: at most ``max_words`` words besides stopwords, framing words and
+        interjections, none a glossary term and none rarer than ``min_zipf`` on wordfreq's
+        Zipf scale ("ok" is 5.1, "GPU" 3.2). Such inputs sit near any short passage that
+        happens to contain them, and the cosine gap is not calibrated for them."""
+        folded = fold(query)
+        framing = _framing_tokens()
+        words: list[tuple[str, str]] = []
+        pos = 0
+
+        def latin(part: str) -> None:
+            for w in _LATIN.findall(part):
+                if w not in _EN_STOP and str(_stemmer().stemWord(w)) not in framing:
+                    words.append((w, "en"))
+
+        for m in _CJK_RUN.finditer(folded):
+            latin(folded[pos : m.start()])
+            pos = m.end()
+            words.extend(
+                (w, "zh") for w in _jieba().lcut(m.group()) if w not in _ZH_STOP | framing
+            )
+        latin(folded[pos:])
+        if len(words) > max_words or (
+            self.expander is not None and self.expander.expand_entries(folded)
+        ):
+            return True
+        from wordfreq import zipf_frequency
+
+        # interjections (嗯, 哇, 哈哈) name nothing, whatever their frequency
+        chinese = {w for w, lang in words if lang == "zh"}
+        if chinese:
+            chinese -= {p.word for p in _posseg().cut(folded) if p.flag in _INTERJECTIONS}
+        return any(
+            zipf_frequency(w, lang) < min_zipf
+            for w, lang in words
+            if lang == "en" or w in chinese
+        )
 
     def unknown_names(self, query: str, max_zipf: float) -> list[str]:
         """Names in the question that the corpus never mentions under any spelling (direct,

@@ -41,10 +41,12 @@ _EN_PRONOUN = r"\b(?:he|she)\b"
 
 @dataclass(frozen=True)
 class Person:
-    """A canonical name and the folded forms of all its aliases."""
+    """A canonical name and the folded forms of all its aliases; ``surname`` (folded), when
+    set, also attributes on its own ("Delgado said"), which a lone first name never does."""
 
     canonical: str
     aliases: tuple[str, ...]
+    surname: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,8 @@ def find_quotes(text: str) -> list[tuple[int, int]]:
 def _name_pattern(people: list[Person]) -> re.Pattern[str] | None:
     alts: list[str] = []
     for person in people:
-        for alias in person.aliases:
-            if re.fullmatch(r"[a-z]+", alias):
+        for alias in (*person.aliases, *([person.surname] if person.surname else [])):
+            if re.fullmatch(r"[a-z]+", alias) and alias != person.surname:
                 continue  # a lone first name ("robin") is not an attribution
             # not \b: between a Chinese character and a Latin letter there is no word boundary
             alts.append(rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9])" if alias.isascii()
@@ -112,9 +114,74 @@ def _name_pattern(people: list[Person]) -> re.Pattern[str] | None:
     return re.compile("(?P<name>" + "|".join(sorted(alts, key=len, reverse=True)) + ")")
 
 
+# a name as news text writes it before or after a speech verb: two or three capitalised words
+_EN_NAME = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?: [A-Z][a-z]+(?:-[A-Z][a-z]+)?){1,2}"
+_EN_SAID_BY = re.compile(
+    rf"(?<![A-Za-z])({_EN_NAME}),?\s+(?:also\s+)?(?:{_EN_VERBS})\b"
+    rf"|\b(?:said|says|added|told|noted|explained|wrote)\s+({_EN_NAME})(?![A-Za-z])"
+)
+# words this common are not part of a name ("Then Maria Delgado said", "First Financial")
+_NAME_WORD_MAX_ZIPF = 5.0
+# nor are titles before one ("Spokesperson Lena Ortiz said")
+_EN_TITLES = frozenset(
+    "spokesperson spokesman spokeswoman chairman chairwoman chair ceo cto cfo founder "
+    "co-founder president vice director minister secretary professor prof dr mr mrs ms "
+    "senator governor mayor chief executive manager analyst engineer researcher scientist "
+    "economist author editor reporter host moderator general judge".split()
+)
+
+
+def discover_people(text: str, known: list[Person]) -> list[Person]:
+    """People an article quotes who are not in the glossary, found by how news text
+    attributes speech: "Maria Delgado said", "said Tom Becker", "雷军表示". Each gets the name
+    as written as its canonical name (one script and spelling only: the glossary is what maps
+    a person across scripts and languages), and an English name its last word as a surname.
+    Organisations and roles are left out: a name must not contain a known alias, and an
+    English name's words must be rarer than common words."""
+    from wordfreq import zipf_frequency
+
+    from .lexical import _common_words, _posseg
+
+    taken = {a for p in known for a in p.aliases}
+    found: dict[str, Person] = {}
+    for m in _EN_SAID_BY.finditer(text):
+        words = (m.group(1) or m.group(2)).split()
+        while words and (
+            words[0].lower() in _EN_TITLES
+            or zipf_frequency(words[0].lower(), "en") >= _NAME_WORD_MAX_ZIPF
+        ):
+            words = words[1:]  # a title, or a capitalised sentence opener ("Then")
+        if len(words) < 2 or any(
+            zipf_frequency(w.lower(), "en") >= _NAME_WORD_MAX_ZIPF for w in words
+        ):
+            continue
+        name = " ".join(words)
+        folded = fold(name)
+        if any(a in folded for a in taken if len(a) > 2) or folded in found:
+            continue
+        surname = fold(words[-1])
+        found[folded] = Person(name, (folded,), surname if surname not in taken else None)
+    verbs = re.compile(rf"\s*(?:{_ZH_VERBS})")
+    folded_text = fold(text)
+    pos = 0
+    for piece in _posseg().cut(folded_text):
+        end = pos + len(piece.word)
+        if (
+            piece.flag == "nr" and len(piece.word) > 1 and piece.word not in found
+            and not any(a in piece.word or piece.word in a for a in taken if not a.isascii())
+            and piece.word not in _common_words()
+            and verbs.match(folded_text, end)
+        ):
+            # shown as the article writes it (folding keeps the length, script aside)
+            same = len(folded_text) == len(text)
+            found[piece.word] = Person(text[pos:end] if same else piece.word, (piece.word,))
+        pos = end
+    return list(found.values())
+
+
 def _canonical(people: list[Person], folded_name: str) -> str | None:
     for person in people:
-        if folded_name in person.aliases:
+        if folded_name in person.aliases or folded_name == person.surname:
             return person.canonical
     return None
 
@@ -289,6 +356,12 @@ def attribute(
     return quote_spans(text, after, people, speaker), speaker
 
 
+# between a quotation's closing mark and its speaker's name: the mark, a comma, "said"
+_ATTRIBUTION_GAP = re.compile(
+    r"[”」』\"',，。.!?！？\s]{0,4}(?:(?:said|says|added|told|wrote)\s+)?"
+)
+
+
 def quote_spans(
     text: str, after: str, people: list[Person], speaker: str | None
 ) -> list[QuoteSpan]:
@@ -302,7 +375,17 @@ def quote_spans(
     for start, end in find_quotes(text):
         prior = [who for pos, who in own if pos < start]
         later = [who for pos, who in own if pos >= end]
-        who = prior[-1] if prior else (later[0] if later else None)
+        # `"…," said Tom Becker` / `"…," Becker said`: the attribution right after the
+        # closing mark is this quotation's, whoever spoke before it; not after a quotation
+        # that ends its sentence (“…。”李彦宏表示同意 starts another)
+        closed = text[start:end].rstrip()[-1:] in "。！？.!?"
+        right_after = [
+            who for pos, who in own
+            if not closed and pos >= end and _ATTRIBUTION_GAP.fullmatch(folded[end:pos])
+        ]
+        who = right_after[0] if right_after else prior[-1] if prior else (
+            later[0] if later else None
+        )
         if who is None and end >= len(text) - 2 and follow:
             who = follow[0][1]
         spans.append(QuoteSpan(start, end, who or speaker))

@@ -136,6 +136,14 @@ class Engine:
         model_id = model or DEFAULT_MODEL
         hint = store.rebuild_hint(self.data_dir, self.index_dir, model)
         if build_if_missing and not store.exists(self.index_dir):
+            if not self.index_dir.parent.is_dir():
+                from .errors import IndexCorruptError
+
+                # a mistyped --index should not create folders wherever it points
+                raise IndexCorruptError(
+                    f"no index at {self.index_dir}, and its folder {self.index_dir.parent} "
+                    f"does not exist; check the path, or build one there: {hint}"
+                )
             log.info("no index at %s: building it", self.index_dir)
             build_index(self.data_dir, self.index_dir, model, settings, show_progress=True)
         expect = {
@@ -182,6 +190,13 @@ class Engine:
         self.numbers = [digits for _, digits in stated]
         self.figures = np.array([w or bool(n) for w, n in stated], dtype=np.float64)
         self.background = store.background_array(self.index_dir)
+        self.background_coord = (
+            self.background @ self.language_axis
+            if self.language_axis is not None and len(self.background)
+            else None
+        )
+        self._folded: list[str] | None = None
+        self._mention_masks: dict[str, np.ndarray] = {}
         self.token_weight = self._token_weights(self.tokens)
         # float32 copy of the token vectors when small (converting per query costs more
         # than the matmul); a larger store is converted per query, candidates' rows only
@@ -221,12 +236,15 @@ class Engine:
             coord[start : start + len(block)] = block @ axis
         return axis, coord
 
-    def neutral_cosines(self, cosines: np.ndarray, q: np.ndarray) -> np.ndarray:
-        """``cosines`` (question ``q`` against every passage) recomputed with the language
+    def neutral_cosines(
+        self, cosines: np.ndarray, q: np.ndarray, coord: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``cosines`` (question ``q`` against every passage, or against the texts whose
+        coordinates on the language axis are ``coord``) recomputed with the language
         direction taken out of both sides (``Settings.neutral_language``)."""
         if self.language_axis is None:
             return cosines
-        a = self.language_coord
+        a = self.language_coord if coord is None else coord
         b = float(q @ self.language_axis)
         # cos of the projections: (p.q - (p.u)(q.u)) / (|p - (p.u)u| |q - (q.u)u|), unit p, q
         norms = np.sqrt(np.maximum(1.0 - a * a, 1e-6) * max(1.0 - b * b, 1e-6))
@@ -362,12 +380,25 @@ class Engine:
         allowed = np.flatnonzero(mask)
         best = allowed[np.argsort(-fused[allowed], kind="stable")]
         ranked = [Scored(int(i), float(fused[i]), float(dense[i]), float(lex[i])) for i in best]
-        bg = float((self.background @ q).max()) if len(self.background) else -1.0
-        top = float(dense[allowed].max()) if len(allowed) else -1.0
+        # a filter that leaves passages of the other language only (langs, or articles in
+        # one language) would compare them with the question on the plain cosine, which the
+        # language gap lowers for every passage alike: there the gap is taken on
+        # language-neutral cosines, passages and background alike (Settings.abstain_gap_neutral)
+        family = "en" if detect_lang(query) == "en" else "zh"
+        neutral = bool(
+            len(allowed)
+            and self.background_coord is not None
+            and family not in set(self.families[allowed].tolist())
+        )
+        top, bg = self._gap_sides(q, dense, allowed, neutral)
         topic_top, topic_bg = top, bg
         if rest_cos is not None and q_rest is not None:
-            topic_top = float(rest_cos[allowed].max()) if len(allowed) else -1.0
-            topic_bg = float((self.background @ q_rest).max()) if len(self.background) else -1.0
+            topic_top, topic_bg = self._gap_sides(q_rest, rest_cos, allowed, neutral)
+        unknown = len(self.lexical.unknown_names(query, s.name_max_zipf))
+        if len(allowed) < len(self.rows):
+            # "what did Fang Han say ..." over articles where he never appears: the name is
+            # unknown to the passages searched, as a name the corpus never mentions is
+            unknown += len(self._names_outside(folded, allowed))
         evidence = {
             "dense_top": top,
             "background_top": bg,
@@ -375,9 +406,43 @@ class Engine:
             "topic_background": topic_bg,
             "lexical_top": float(lex[allowed].max()) if len(allowed) else 0.0,
             "coverage": self.lexical.coverage(query),
-            "unknown_names": float(len(self.lexical.unknown_names(query, s.name_max_zipf))),
+            "unknown_names": float(unknown),
+            "neutral": float(neutral),
+            "subject": float(self.lexical.has_subject(query, s.subject_max_words, s.subject_zipf)),
         }
         return ranked, evidence
+
+    def _gap_sides(
+        self, q: np.ndarray, cosines: np.ndarray, allowed: np.ndarray, neutral: bool
+    ) -> tuple[float, float]:
+        """The best allowed passage's and the best background line's cosine to ``q``
+        (language-neutral ones when ``neutral``)."""
+        if not len(allowed):
+            return -1.0, -1.0
+        bg_cos = self.background @ q if len(self.background) else np.full(1, -1.0)
+        if neutral:
+            cosines = self.neutral_cosines(cosines, q)
+            bg_cos = self.neutral_cosines(bg_cos, q, self.background_coord)
+        return float(cosines[allowed].max()), float(bg_cos.max())
+
+    def _names_outside(self, folded: str, allowed: np.ndarray) -> list[str]:
+        """The people and organisations the question names that no allowed passage mentions
+        (by any alias, or as the passage's speaker)."""
+        named = self.expander.names_in(folded) + self.expander.people_by_role(folded)
+        return [n for n in dict.fromkeys(named) if not self._mentions(n)[allowed].any()]
+
+    def _mentions(self, name: str) -> np.ndarray:
+        """Which passages mention ``name`` (a glossary person or organisation) or are its
+        words; computed on first use (only filtered searches need it)."""
+        got = self._mention_masks.get(name)
+        if got is None:
+            if self._folded is None:
+                self._folded = [fold(r["text"]) for r in self.rows]
+            pattern = next(p for n, p in self.expander.names if n == name)
+            got = np.array([bool(pattern.search(t)) for t in self._folded], dtype=bool)
+            got |= self.speakers == name
+            self._mention_masks[name] = got
+        return got
 
     def _states_figure(self, folded: str) -> np.ndarray:
         """1.0 for each passage stating a figure other than those the question writes itself
@@ -458,6 +523,8 @@ class Engine:
     def confidence(self, evidence: dict[str, float]) -> float:
         """How likely the corpus answers the question at all (0..1)."""
         s = self.settings
+        if not evidence.get("subject", 1.0):
+            return 0.0
         # two rankers' evidence: how far the best passage beats off-topic text (dense), and
         # how much of the question the articles' vocabulary covers at all (lexical); a name
         # the articles never mention marks a question about something else
@@ -468,7 +535,8 @@ class Engine:
             gap = min(gap, topic + s.topic_margin)
         score = gap + s.coverage_weight * (evidence["coverage"] - 0.5)
         score -= s.unknown_name_weight * min(1.0, evidence.get("unknown_names", 0.0))
-        return float(1.0 / (1.0 + np.exp(-(score - s.abstain_gap) / s.abstain_scale)))
+        centre = s.abstain_gap_neutral if evidence.get("neutral") else s.abstain_gap
+        return float(1.0 / (1.0 + np.exp(-(score - centre) / s.abstain_scale)))
 
     def search(
         self,
@@ -486,10 +554,15 @@ class Engine:
         if langs is not None:
             mask &= np.isin(self.langs, list(langs))
         if doc_ids is not None:
+            unknown = sorted(set(doc_ids) - set(self.docs))
+            if unknown:
+                raise InvalidQueryError(
+                    f"unknown document id {unknown[0]!r} in doc_ids ({len(self.docs)} documents "
+                    "are indexed); `python -m bot list` shows their ids"
+                )
             mask &= np.isin(self.doc_ids, list(doc_ids))
         if speaker is not None:
-            want = speaker.casefold()
-            mask &= np.array([(r.get("speaker") or "").casefold() == want for r in self.rows])
+            mask &= self.speakers == self.canonical_speaker(speaker)
         if not mask.any():
             return []
         ranked, evidence = self.rank(query, mask, timings)
@@ -511,6 +584,23 @@ class Engine:
             if len(hits) == k:
                 break
         return hits
+
+    def canonical_speaker(self, name: str) -> str:
+        """The canonical name of a speaker given by any of the glossary's spellings
+        ("李彥宏", "Li Yanhong" -> "Robin Li"); InvalidQueryError for a name no passage is
+        attributed to."""
+        want = fold(name.strip())
+        known = sorted(set(self.speakers.tolist()) - {""})
+        for person in self.people:
+            if want == fold(person.canonical) or want in person.aliases:
+                return person.canonical
+        for canonical in known:
+            if want == fold(canonical):
+                return canonical
+        raise InvalidQueryError(
+            f"no passage is attributed to the speaker {name!r}; the speakers are: "
+            f"{', '.join(known) or 'none'} (any spelling in the glossary, data/glossary.json)"
+        )
 
     # -- hits ------------------------------------------------------------------------------
 
@@ -598,9 +688,10 @@ def retrieve(
 ) -> list[Hit]:
     """The verbatim passages that answer ``query``, best first; ``[]`` when none does.
 
-    ``min_score`` (0..1) overrides the abstention threshold: lower answers more, higher less.
-    ``speaker`` keeps only passages attributed to that person (canonical name, e.g.
-    "Fang Han"); ``langs`` and ``doc_ids`` restrict the passages searched.
+    ``min_score`` replaces the confidence threshold (``Settings.min_confidence``, 0.5):
+    lower answers more (0 or less: everything), higher less (above 1: nothing).
+    ``speaker`` keeps only passages attributed to that person (any glossary spelling, e.g.
+    "Fang Han", "方漢"); ``langs`` and ``doc_ids`` restrict the passages searched.
     """
     text = clean_query(query)
     k = check_k(k)

@@ -12,6 +12,7 @@ dicts with ``Hit``'s fields.
 
 import html
 import logging
+import math
 import re
 import time
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import MissingExtraError, QuoteBotError
+from .errors import InvalidQueryError, MissingExtraError, QuoteBotError
 
 try:
     import gradio as gr
@@ -32,7 +33,7 @@ from .corpus import DocInfo, load_catalog
 from .format import LANG_NAMES
 from .ingest import FORMATS, add_document
 from .passages import article, detect_lang
-from .retrieve import get_engine, retrieve
+from .retrieve import clean_query, get_engine, retrieve
 from .settings import SETTINGS
 from .types import Hit, Report
 
@@ -63,6 +64,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "error": "Something went wrong while searching. Please try again.",
         "you": "You",
         "speaker": "Speaker",
+        "colon": ": ",
         "also": "Also reported in",
         "parallel": "Counterpart in {lang}",
         "open": "Show in article",
@@ -71,6 +73,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "copy_short": "Copy",
         "copied": "Copied",
         "empty": "(empty question)",
+        "ask_empty": "The question is empty; type a question (1 to {limit} characters).",
+        "too_long": (
+            "The question is {n} characters long; the limit is {limit}. "
+            "Shorten it to the part you want answered."
+        ),
         "elided": "… ({n} characters in all)",
         "strong": "strong match",
         "good": "good match",
@@ -83,6 +90,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "error": "检索时出错，请重试。",
         "you": "你",
         "speaker": "说话人",
+        "colon": "：",
         "also": "亦见于",
         "parallel": "{lang}对照",
         "open": "在原文中查看",
@@ -91,6 +99,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "copy_short": "复制",
         "copied": "已复制",
         "empty": "（空问题）",
+        "ask_empty": "问题是空的，请输入问题（1 到 {limit} 个字符）。",
+        "too_long": "问题共 {n} 个字符，超过了 {limit} 个字符的上限。请只保留想问的部分。",
         "elided": "……（共 {n} 个字符）",
         "strong": "高度相关",
         "good": "相关",
@@ -103,6 +113,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "error": "檢索時出錯，請重試。",
         "you": "你",
         "speaker": "說話人",
+        "colon": "：",
         "also": "亦見於",
         "parallel": "{lang}對照",
         "open": "在原文中查看",
@@ -111,6 +122,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "copy_short": "複製",
         "copied": "已複製",
         "empty": "（空問題）",
+        "ask_empty": "問題是空的，請輸入問題（1 到 {limit} 個字元）。",
+        "too_long": "問題共 {n} 個字元，超過了 {limit} 個字元的上限。請只保留想問的部分。",
         "elided": "……（共 {n} 個字元）",
         "strong": "高度相關",
         "good": "相關",
@@ -120,6 +133,7 @@ _TEXT: dict[str, dict[str, str]] = {
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_KANA = re.compile(r"[\u3040-\u30ff]")
 # a doc id is a plain catalog key: word characters, dots and dashes; no separators, no "..",
 # no percent escapes (anything else is refused before the catalog is even read)
 _DOC_ID = re.compile(r"\w[\w.-]{0,127}")
@@ -141,6 +155,8 @@ def question_lang(question: object) -> str:
     """The language of a question (``en`` when it has no letters to tell)."""
     if not isinstance(question, str):
         return "en"
+    if _KANA.search(question):
+        return "en"  # Japanese: its kanji are not Chinese to answer in; English is the fallback
     return detect_lang(question[: SETTINGS.max_query_chars])
 
 
@@ -185,6 +201,16 @@ def answer(
     echo = text[:ECHO_CHARS]
     if isinstance(k, float) and k.is_integer():  # sliders send floats
         k = int(k)
+    if isinstance(question, str):
+        # the two input mistakes a person makes, told in the question's language
+        try:
+            clean_query(question)
+        except InvalidQueryError:
+            n, limit = len(" ".join(text.split())), SETTINGS.max_query_chars
+            t = texts(lang)
+            message = t["too_long"] if n > limit else t["ask_empty"]
+            return Turn(echo, lang, message=message.format(n=n, limit=limit), kind="error",
+                        length=len(text))
     try:
         hits = retrieve(
             question,  # type: ignore[arg-type]  # retrieve checks the type itself
@@ -203,6 +229,22 @@ def answer(
     if not hits:
         return Turn(echo, lang, message=texts(lang)["none"], kind="none", length=len(text))
     return Turn(echo, lang, hits=tuple(hits), length=len(text))
+
+
+def box_after(question: str | None, turn: Turn) -> str:
+    """What the question box holds after a turn: empty, except that a question that could
+    not be asked (too long, say) stays there to be shortened or fixed."""
+    return (question or "") if turn.kind == "error" else ""
+
+
+def slider_k(k: object) -> object:
+    """The passages control's value as a whole number within the slider's range (its number
+    box accepts any decimal); anything else goes to ``retrieve`` to be refused."""
+    if k is None:
+        return SETTINGS.k
+    if isinstance(k, int | float) and not isinstance(k, bool) and math.isfinite(k):
+        return min(max(round(k), 1), UI_MAX_K)
+    return k
 
 
 def passage_html(hit: Hit) -> str:
@@ -283,7 +325,7 @@ def card_html(hit: Hit, n: int, turn: int, lang: str) -> str:
     ]
     if hit.speaker:
         parts.append(
-            f'<div class="qb-speaker">{esc(t["speaker"])}: '
+            f'<div class="qb-speaker">{esc(t["speaker"])}{esc(t["colon"])}'
             f'<span class="qb-who">{esc(hit.speaker)}</span></div>'
         )
     parts.append(_cite_html(citation, t, hit.date))
@@ -300,7 +342,8 @@ def card_html(hit: Hit, n: int, turn: int, lang: str) -> str:
             for i, r in also
         )
         parts.append(
-            f'<div class="qb-also"><span class="qb-label">{esc(t["also"])}:</span>'
+            f'<div class="qb-also"><span class="qb-label">{esc(t["also"])}'
+            f'{esc(t["colon"].strip())}</span>'
             f"<ul>{items}</ul></div>"
         )
     if hit.parallel is not None:
@@ -808,13 +851,13 @@ def build_demo(
         k: float | None,
     ) -> tuple[str, list[Turn], str]:
         history = list(turns or [])
-        turn = answer(question, SETTINGS.k if k is None else k, doc_ids, langs, **where)
+        turn = answer(question, slider_k(k), doc_ids, langs, **where)
         log.info(
             "question (%s, %d chars): %s", turn.lang, turn.length,
             f"{len(turn.hits)} passages" if turn.hits else turn.kind,
         )
         history = [*history, turn][-MAX_TURNS:]
-        return chat_html(history), history, ""
+        return chat_html(history), history, box_after(question, turn)
 
     def on_open(turns: list[Turn] | None, evt: gr.EventData) -> str:
         data = getattr(evt, "_data", None)

@@ -106,6 +106,67 @@ def test_filters(data_dir: Path, index_dir: Path):
     assert hits and {h.doc_id for h in hits} == {"004_544973c9ced5136f"}
 
 
+def test_a_filter_to_the_other_language_still_answers(data_dir: Path, index_dir: Path):
+    # the plain cosine of a Chinese question to English passages is lower for all of them
+    # alike; measured on language-neutral cosines the answer is still found
+    hits = ask("百度为什么不开源?", data_dir, index_dir, langs=["en"])
+    assert hits and {h.lang for h in hits} == {"en"}
+    assert any("more Baidu one open source is not much" in h.text for h in hits)
+    hits = ask("Why didn't Baidu open-source ERNIE?", data_dir, index_dir, langs=["zh-Hans"])
+    assert hits and any("多百度一家开源不多" in h.text for h in hits)
+    # ... and off-topic questions still get nothing
+    assert ask("明天北京天气怎么样?", data_dir, index_dir, langs=["en"]) == []
+    assert ask("What will the weather be in Paris?", data_dir, index_dir, langs=["zh-Hant"]) == []
+
+
+def test_a_filter_leaving_out_the_person_asked_about_gives_no_answer(
+    data_dir: Path, index_dir: Path
+):
+    q = "What did Fang Han say about inference costs?"
+    jiemian, nbd = "002_f6f756fde92d80d7", "004_544973c9ced5136f"
+    assert ask(q, data_dir, index_dir, doc_ids=[nbd])[0].speaker == "Fang Han"
+    # the Jiemian interview is Robin Li's: its passages on inference costs are not Fang Han's
+    assert ask(q, data_dir, index_dir, doc_ids=[jiemian]) == []
+    assert ask("方汉怎么看推理成本?", data_dir, index_dir, doc_ids=[jiemian]) == []
+    # his own words count as mentioning him, named or not
+    assert ask(q, data_dir, index_dir, speaker="Fang Han")
+
+
+def test_speaker_filter_takes_any_spelling_and_refuses_unknown_names(
+    data_dir: Path, index_dir: Path
+):
+    q = "百度为什么不开源?"
+    canonical = [(h.doc_id, h.start) for h in ask(q, data_dir, index_dir, speaker="Robin Li")]
+    assert canonical
+    for name in ["李彦宏", "李彥宏", "Li Yanhong", "robin li", " Yanhong Li "]:
+        got = [(h.doc_id, h.start) for h in ask(q, data_dir, index_dir, speaker=name)]
+        assert got == canonical, name
+    for name in ["", "  ", "Elon Musk"]:
+        with pytest.raises(InvalidQueryError, match="Fang Han, Robin Li, Wang Xiaochuan"):
+            ask(q, data_dir, index_dir, speaker=name)
+    with pytest.raises(InvalidQueryError, match="unknown document id 'nope'.*bot list"):
+        ask(q, data_dir, index_dir, doc_ids=["nope"])
+
+
+@pytest.mark.parametrize("bare", ["ok", "好的", "嗯", "line one", "test", "哈哈"])
+def test_a_bare_input_naming_nothing_gets_no_answer(bare: str, data_dir: Path, index_dir: Path):
+    assert ask(bare, data_dir, index_dir) == []
+
+
+@pytest.mark.parametrize("short", ["开源?", "GPU?", "inference costs", "百度"])
+def test_a_short_question_naming_a_subject_is_answered(
+    short: str, data_dir: Path, index_dir: Path
+):
+    assert ask(short, data_dir, index_dir)
+
+
+def test_a_mistyped_index_folder_is_not_created(data_dir: Path, tmp_path: Path):
+    target = tmp_path / "no" / "such" / "index"
+    with pytest.raises(IndexCorruptError, match="does not exist"):
+        retrieve("why not open source?", data_dir=data_dir, index_dir=target)
+    assert not (tmp_path / "no").exists()
+
+
 @pytest.mark.parametrize(
     ("query", "k", "error"),
     [

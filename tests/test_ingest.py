@@ -326,6 +326,30 @@ def test_utf8_text_is_stored_as_it_is(data: Path, tmp_path: Path):
     assert _spans_exact(data, r.doc_id) == r.passages == 2
 
 
+def test_an_added_article_names_its_own_speakers(
+    data: Path, index_dir: Path, tmp_path: Path
+):
+    index = tmp_path / "index"
+    shutil.copytree(index_dir, index)  # a private copy, updated incrementally
+    src = tmp_path / "greenhouse.txt"
+    src.write_text(
+        '"The Brightfield greenhouse heats itself with the compost under its benches," '
+        "Maria Delgado said at the opening in Lyon.\n\n"
+        "Later, Delgado added that the winter cost of running it had fallen to nothing.\n\n"
+        '"The compost keeps the night frost off the tomatoes," said Tom Becker, who built it.\n',
+        encoding="utf-8",
+    )
+    r = add_document(src, data_dir=data, index_dir=index, outlet="Example News")
+    hits = retrieve("How does the Brightfield greenhouse stay warm?", data_dir=data,
+                    index_dir=index, doc_ids=[r.doc_id])
+    assert hits and {h.speaker for h in hits} <= {"Maria Delgado", "Tom Becker"}
+    quotes = {q.text[:20]: q.speaker for h in hits for q in h.quotes}
+    assert quotes == {"The Brightfield gree": "Maria Delgado", "The compost keeps th": "Tom Becker"}
+    only = retrieve("What keeps the frost off the greenhouse tomatoes?", data_dir=data,
+                    index_dir=index, speaker="tom becker")
+    assert only and {h.speaker for h in only} == {"Tom Becker"}
+
+
 def test_markdown_keeps_its_file_and_gives_its_title(data: Path, tmp_path: Path):
     src = tmp_path / "notes.md"
     src.write_text(

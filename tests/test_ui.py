@@ -320,6 +320,31 @@ def test_bad_input_gets_a_message(
     assert "Traceback" not in ui.turn_html(turn, 0)
 
 
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("李彦宏" * 1000, "问题共 3000 个字符，超过了 2000 个字符的上限"),
+        ("李彥宏" * 1000, "問題共 3000 個字元，超過了 2000 個字元的上限"),
+        ("why? " * 600, "The question is 2999 characters long; the limit is 2000"),
+        ("   ", "The question is empty"),
+    ],
+)
+def test_input_mistakes_are_told_in_the_question_language_and_kept(
+    engine: Any, data_dir: Path, index_dir: Path, question: str, said: str
+) -> None:
+    turn = ui.answer(question, data_dir=data_dir, index_dir=index_dir)
+    assert turn.kind == "error" and turn.message and said in turn.message
+    assert ui.box_after(question, turn) == question  # left in the box to be shortened
+    answered = ui.answer("why not open source?", data_dir=data_dir, index_dir=index_dir)
+    assert ui.box_after("why not open source?", answered) == ""
+
+
+def test_the_passages_box_takes_any_number() -> None:
+    # the slider's number box accepts decimals and numbers out of range
+    assert [ui.slider_k(v) for v in (2.5, 3.7, 0, 999, -4, None, 7.0)] == [2, 4, 1, 20, 1, 5, 7]
+    assert ui.slider_k("five") == "five"  # left for retrieve to refuse, with its message
+
+
 def test_unexpected_errors_are_logged_not_shown(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
