@@ -372,8 +372,14 @@ def quote_spans(
     spans: list[QuoteSpan] = []
     own = att.attributions(folded)
     follow = att.attributions(fold(after)[:80])
+    # someone the glossary does not name asks or says it ("主持人反问,“…”")
+    roles = [m.start() for p in _OTHER_SPEAKER for m in p.finditer(folded)]
     for start, end in find_quotes(text):
         prior = [who for pos, who in own if pos < start]
+        last_named = max((pos for pos, _ in own if pos < start), default=-1)
+        if any(last_named < r < start for r in roles):
+            spans.append(QuoteSpan(start, end, None))
+            continue
         later = [who for pos, who in own if pos >= end]
         # `"…," said Tom Becker` / `"…," Becker said`: the attribution right after the
         # closing mark is this quotation's, whoever spoke before it; not after a quotation

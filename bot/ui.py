@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import InvalidQueryError, MissingExtraError, QuoteBotError
 
 try:
@@ -61,6 +63,7 @@ _TEXT: dict[str, dict[str, str]] = {
     "en": {
         "lead": "{n} passage{ns} from {m} article{ms}",
         "none": "No passage in these articles answers that.",
+        "filtered_out": "No passage is in the chosen articles and languages; widen the filters.",
         "error": "Something went wrong while searching. Please try again.",
         "you": "You",
         "speaker": "Speaker",
@@ -87,6 +90,7 @@ _TEXT: dict[str, dict[str, str]] = {
     "zh-Hans": {
         "lead": "找到 {n} 段出处，来自 {m} 篇文章",
         "none": "这些文章中没有回答这个问题的段落。",
+        "filtered_out": "所选文章和语言中没有任何段落，请放宽筛选条件。",
         "error": "检索时出错，请重试。",
         "you": "你",
         "speaker": "说话人",
@@ -110,6 +114,7 @@ _TEXT: dict[str, dict[str, str]] = {
     "zh-Hant": {
         "lead": "找到 {n} 段出處，來自 {m} 篇文章",
         "none": "這些文章中沒有回答這個問題的段落。",
+        "filtered_out": "所選文章和語言中沒有任何段落，請放寬篩選條件。",
         "error": "檢索時出錯，請重試。",
         "you": "你",
         "speaker": "說話人",
@@ -227,7 +232,17 @@ def answer(
         log.exception("search failed for a question of %d characters", len(text))
         return Turn(echo, lang, message=texts(lang)["error"], kind="error", length=len(text))
     if not hits:
-        return Turn(echo, lang, message=texts(lang)["none"], kind="none", length=len(text))
+        said = "none"
+        if doc_ids or langs:
+            # filters that leave nothing at all to search say so, not "nothing answers"
+            engine = get_engine(data_dir, index_dir, model)
+            allowed = np.ones(len(engine.rows), dtype=bool)
+            if doc_ids:
+                allowed &= np.isin(engine.doc_ids, list(doc_ids))
+            if langs:
+                allowed &= np.isin(engine.langs, list(langs))
+            said = "none" if allowed.any() else "filtered_out"
+        return Turn(echo, lang, message=texts(lang)[said], kind="none", length=len(text))
     return Turn(echo, lang, hits=tuple(hits), length=len(text))
 
 
@@ -243,7 +258,8 @@ def slider_k(k: object) -> object:
     if k is None:
         return SETTINGS.k
     if isinstance(k, int | float) and not isinstance(k, bool) and math.isfinite(k):
-        return min(max(round(k), 1), UI_MAX_K)
+        # halves up, as the slider shows them (round() would make 2.5 two)
+        return min(max(math.floor(k + 0.5), 1), UI_MAX_K)
     return k
 
 
@@ -1026,6 +1042,13 @@ def build_demo(
                 concurrency_id="qb-upload",
             )
         gr.api(ask, api_name="ask")
+
+        def on_load() -> Any:
+            # the article list as it is now: a page opened (or reloaded) after an upload
+            # lists the new article too, not only the ones there when the app started
+            return gr.Dropdown(choices=_article_choices(where["data_dir"]))
+
+        demo.load(on_load, None, [docs], api_visibility="undocumented", show_progress="hidden")
     demo.queue(default_concurrency_limit=CONCURRENCY)
     return demo
 

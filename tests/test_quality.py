@@ -404,6 +404,17 @@ def test_people_outside_the_glossary_are_speakers_in_their_article(
         assert discover_people(article, glossary) == [], doc
 
 
+def test_a_question_put_by_the_host_is_not_the_next_speakers(data_dir: Path):
+    people = load_people(data_dir / "glossary.json")
+    # the next passage opens with Robin Li's answer; the quotation before it is the host's
+    text, after = "随后主持人反问,“百度算不算大公司?”", "李彦宏则坦言,“百度算大公司。”"
+    quotes, speaker = attribute(text, "", after, people)
+    assert speaker is None and [q.speaker for q in quotes] == [None]
+    # ... while a quotation closing a passage still takes the attribution that follows it
+    quotes, _ = attribute("“闭源才有真正的商业模式,”", "", "李彦宏表示。", people)
+    assert [q.speaker for q in quotes] == ["Robin Li"]
+
+
 def test_who_speaks_carries_on_only_while_the_speech_does(data_dir: Path):
     people = load_people(data_dir / "glossary.json")
 

@@ -298,6 +298,12 @@ def test_answer_with_filters(engine: Any, data_dir: Path, index_dir: Path) -> No
                      index_dir=index_dir)
     assert turn.hits and {h.doc_id for h in turn.hits} == {doc}
     assert any("每天调用量超过6亿" in h.text for h in turn.hits)
+    # an article in traditional Chinese with English passages only: nothing left to search
+    turn = ui.answer("百度为什么不开源?", 3, ["004_544973c9ced5136f"], ["en"],
+                     data_dir=data_dir, index_dir=index_dir)
+    assert (turn.kind, turn.message) == ("none", "所选文章和语言中没有任何段落，请放宽筛选条件。")
+    turn = ui.answer("明天北京天气怎么样?", 3, None, ["en"], data_dir=data_dir, index_dir=index_dir)
+    assert (turn.kind, turn.message) == ("none", ui.texts("zh-Hans")["none"])
 
 
 @pytest.mark.parametrize(
@@ -341,7 +347,7 @@ def test_input_mistakes_are_told_in_the_question_language_and_kept(
 
 def test_the_passages_box_takes_any_number() -> None:
     # the slider's number box accepts decimals and numbers out of range
-    assert [ui.slider_k(v) for v in (2.5, 3.7, 0, 999, -4, None, 7.0)] == [2, 4, 1, 20, 1, 5, 7]
+    assert [ui.slider_k(v) for v in (2.5, 3.7, 0, 999, -4, None, 7.0)] == [3, 4, 1, 20, 1, 5, 7]
     assert ui.slider_k("five") == "five"  # left for retrieve to refuse, with its message
 
 
@@ -941,5 +947,13 @@ def test_upload_in_a_browser(upload_server: tuple[str, Path, Path], tmp_path: Pa
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
             page.locator("#qb-add").scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "ui-upload-phone.png"))
+            # a page opened afterwards (another tab, a reload) lists the new article too
+            fresh = browser.new_page(viewport={"width": 1280, "height": 900})
+            fresh.set_default_timeout(WAIT_MS)
+            fresh.goto(url, timeout=WAIT_MS)
+            fresh.locator("#qb-input textarea").wait_for()
+            fresh.get_by_text("Filters / 筛选").click()
+            fresh.locator("#qb-docs input").click()
+            fresh.get_by_role("option", name=name).wait_for()
         finally:
             browser.close()
