@@ -393,6 +393,17 @@ def _parse_common_words() -> frozenset[str]:
     return frozenset(common - proper)
 
 
+def is_common_word(word: str) -> bool:
+    """Whether CC-CEDICT knows a Chinese word only as a common word (lower-case pinyin):
+    扎堆 ("to gather") is one, 李开复 is not."""
+    return word in _common_words()
+
+
+def pos_tagged(text: str) -> list[tuple[str, str]]:
+    """jieba's words of ``text`` with their part-of-speech tags (``nr`` a person's name)."""
+    return [(p.word, p.flag) for p in _posseg().cut(text)]
+
+
 def _disk_cached(stem: str, build: Callable[[], _Cached], kind: type[_Cached]) -> _Cached:
     """``build()``, from a marshal file in the cache directory when one matches.
 

@@ -140,7 +140,7 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
     English name's words must be rarer than common words."""
     from wordfreq import zipf_frequency
 
-    from .lexical import _common_words, _posseg
+    from .lexical import is_common_word, pos_tagged
 
     taken = {a for p in known for a in p.aliases}
     found: dict[str, Person] = {}
@@ -164,17 +164,17 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
     verbs = re.compile(rf"\s*(?:{_ZH_VERBS})")
     folded_text = fold(text)
     pos = 0
-    for piece in _posseg().cut(folded_text):
-        end = pos + len(piece.word)
+    for word, flag in pos_tagged(folded_text):
+        end = pos + len(word)
         if (
-            piece.flag == "nr" and len(piece.word) > 1 and piece.word not in found
-            and not any(a in piece.word or piece.word in a for a in taken if not a.isascii())
-            and piece.word not in _common_words()
+            flag == "nr" and len(word) > 1 and word not in found
+            and not any(a in word or word in a for a in taken if not a.isascii())
+            and not is_common_word(word)
             and verbs.match(folded_text, end)
         ):
             # shown as the article writes it (folding keeps the length, script aside)
             same = len(folded_text) == len(text)
-            found[piece.word] = Person(text[pos:end] if same else piece.word, (piece.word,))
+            found[word] = Person(text[pos:end] if same else word, (word,))
         pos = end
     return list(found.values())
 

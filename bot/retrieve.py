@@ -384,11 +384,11 @@ class Engine:
         # one language) would compare them with the question on the plain cosine, which the
         # language gap lowers for every passage alike: there the gap is taken on
         # language-neutral cosines, passages and background alike (Settings.abstain_gap_neutral)
-        family = "en" if detect_lang(query) == "en" else "zh"
         neutral = bool(
-            len(allowed)
+            0 < len(allowed) < len(self.rows)
             and self.background_coord is not None
-            and family not in set(self.families[allowed].tolist())
+            and ("en" if detect_lang(query) == "en" else "zh")
+            not in set(self.families[allowed].tolist())
         )
         top, bg = self._gap_sides(q, dense, allowed, neutral)
         topic_top, topic_bg = top, bg
