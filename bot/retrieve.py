@@ -587,8 +587,8 @@ class Engine:
 
     def canonical_speaker(self, name: str) -> str:
         """The canonical name of a speaker given by any of the glossary's spellings
-        ("李彥宏", "Li Yanhong" -> "Robin Li"); InvalidQueryError for a name no passage is
-        attributed to."""
+        ("李彥宏", "Li Yanhong" -> "Robin Li"); InvalidQueryError for a name that is neither
+        a glossary person's nor any passage's speaker."""
         want = fold(name.strip())
         known = sorted(set(self.speakers.tolist()) - {""})
         for person in self.people:
