@@ -550,19 +550,7 @@ class Engine:
     ) -> list[Hit]:
         """The top ``k`` passages for a validated query (see ``retrieve``; ``timings``: see
         ``rank``)."""
-        mask = np.ones(len(self.rows), dtype=bool)
-        if langs is not None:
-            mask &= np.isin(self.langs, list(langs))
-        if doc_ids is not None:
-            unknown = sorted(set(doc_ids) - set(self.docs))
-            if unknown:
-                raise InvalidQueryError(
-                    f"unknown document id {unknown[0]!r} in doc_ids ({len(self.docs)} documents "
-                    "are indexed); `python -m bot list` shows their ids"
-                )
-            mask &= np.isin(self.doc_ids, list(doc_ids))
-        if speaker is not None:
-            mask &= self.speakers == self.canonical_speaker(speaker)
+        mask = self.filter_mask(langs, doc_ids, speaker)
         if not mask.any():
             return []
         ranked, evidence = self.rank(query, mask, timings)
@@ -584,6 +572,29 @@ class Engine:
             if len(hits) == k:
                 break
         return hits
+
+    def filter_mask(
+        self,
+        langs: Iterable[str] | None = None,
+        doc_ids: Iterable[str] | None = None,
+        speaker: str | None = None,
+    ) -> np.ndarray:
+        """Which passages the filters allow (None: no filter); InvalidQueryError for an
+        unknown document id or speaker."""
+        mask = np.ones(len(self.rows), dtype=bool)
+        if langs is not None:
+            mask &= np.isin(self.langs, list(langs))
+        if doc_ids is not None:
+            unknown = sorted(set(doc_ids) - set(self.docs))
+            if unknown:
+                raise InvalidQueryError(
+                    f"unknown document id {unknown[0]!r} in doc_ids ({len(self.docs)} documents "
+                    "are indexed); `python -m bot list` shows their ids"
+                )
+            mask &= np.isin(self.doc_ids, list(doc_ids))
+        if speaker is not None:
+            mask &= self.speakers == self.canonical_speaker(speaker)
+        return mask
 
     def canonical_speaker(self, name: str) -> str:
         """The canonical name of a speaker given by any of the glossary's spellings

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .errors import InvalidQueryError, MissingExtraError, QuoteBotError
 
 try:
@@ -236,11 +234,8 @@ def answer(
         if doc_ids or langs:
             # filters that leave nothing at all to search say so, not "nothing answers"
             engine = get_engine(data_dir, index_dir, model)
-            allowed = np.ones(len(engine.rows), dtype=bool)
-            if doc_ids:
-                allowed &= np.isin(engine.doc_ids, list(doc_ids))
-            if langs:
-                allowed &= np.isin(engine.langs, list(langs))
+            allowed = engine.filter_mask(list(langs) if langs else None,
+                                         list(doc_ids) if doc_ids else None)
             said = "none" if allowed.any() else "filtered_out"
         return Turn(echo, lang, message=texts(lang)[said], kind="none", length=len(text))
     return Turn(echo, lang, hits=tuple(hits), length=len(text))
