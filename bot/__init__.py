@@ -6,6 +6,7 @@ from .corpus import DocInfo, load_catalog
 from .errors import (
     CorpusError,
     IndexCorruptError,
+    IndexLocationError,
     IndexMismatchError,
     InvalidArgumentTypeError,
     InvalidQueryError,
@@ -23,6 +24,7 @@ __all__ = [
     "DocInfo",
     "Hit",
     "IndexCorruptError",
+    "IndexLocationError",
     "IndexMismatchError",
     "InvalidArgumentTypeError",
     "InvalidQueryError",

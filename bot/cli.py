@@ -51,7 +51,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", action="append", help="only this document id (repeatable)")
     p.add_argument("--speaker", help="only passages attributed to this person, e.g. 'Fang Han'")
     p.add_argument("--min-score", type=float, default=None,
-                   help="abstention threshold 0..1 (lower answers more; default from settings)")
+                   help="how likely (0..1) the articles must be to answer the question before "
+                   "any passage is shown (default 0.5; lower answers more; not a per-passage "
+                   "score)")
 
     p = sub.add_parser("eval", help="retrieval figures on a JSONL question set")
     _common(p)
@@ -99,14 +101,18 @@ def _ask(args: argparse.Namespace, question: str) -> int:
 def _interactive(args: argparse.Namespace) -> int:
     from .errors import QuoteBotError
 
-    print("Ask a question (English, 简体, 繁體); an empty line or Ctrl-D quits.")
+    # with --json, stdout carries only the answers (a reader parses it): the talk goes to stderr
+    talk = sys.stderr if args.json else sys.stdout
+    print("Ask a question (English, 简体, 繁體); an empty line or Ctrl-D quits.", file=talk)
     if isinstance(sys.stdin, io.TextIOWrapper):
         # bytes that are not UTF-8 become lone surrogates, which the question cleaner drops
         # (as for command-line arguments), instead of ending the session with a traceback
         sys.stdin.reconfigure(errors="surrogateescape")
     while True:
         try:
-            line = input("? ")
+            if args.json:
+                print("? ", end="", file=talk, flush=True)
+            line = input("" if args.json else "? ")
         except EOFError:
             return 0
         if not line.strip():

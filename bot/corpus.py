@@ -31,6 +31,14 @@ class DocInfo:
     lang: str
     url: str | None
     path: Path
+    # the name the file had when it was added (uploads): what a citation names when the
+    # document has neither title nor outlet
+    source_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What to call the document: its title, else outlet, else file name as added, else id."""
+        return self.title or self.outlet or self.source_name or self.doc_id
 
     @property
     def source_path(self) -> str:
@@ -104,6 +112,7 @@ def load_catalog(data_dir: str | Path | None = None) -> list[DocInfo]:
                 lang=lang,
                 url=_opt_str(entry, "url"),
                 path=root / file,
+                source_name=_opt_str(entry, "source_name"),
             )
         )
     return docs

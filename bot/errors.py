@@ -23,6 +23,10 @@ class IndexCorruptError(QuoteBotError):
     """A file of the index is missing, truncated or unreadable."""
 
 
+class IndexLocationError(QuoteBotError):
+    """The index directory holds other files: building there would replace them."""
+
+
 class CorpusError(QuoteBotError):
     """The corpus (``data/``) or its catalog is missing or malformed."""
 
@@ -33,6 +37,10 @@ class ModelError(QuoteBotError):
 
 class DocumentError(QuoteBotError):
     """A document cannot be added or removed (empty, binary, too large, unsupported, unreadable)."""
+
+
+class ServeError(QuoteBotError):
+    """The web chat cannot listen where it was asked to (port in use, unknown host)."""
 
 
 class MissingExtraError(ImportError):

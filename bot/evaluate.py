@@ -4,6 +4,7 @@ pair."""
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import time
 from collections.abc import Callable
@@ -11,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import QuoteBotError
+from .errors import InvalidQueryError, QuoteBotError
 from .passages import detect_lang, squash
 from .types import Hit
+
+log = logging.getLogger(__name__)
 
 Retriever = Callable[[str], list[Hit]]
 
@@ -41,24 +44,41 @@ class Outcome:
 
 
 def load_questions(path: str | Path) -> list[Question]:
-    """Read a JSONL file with ``id, lang, query, expect[, abstain]`` per line."""
+    """Read a JSONL file with ``id, lang, query, expect[, abstain]`` per line; a line that is
+    not such an object raises QuoteBotError naming the file and line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuoteBotError(f"cannot read {path} as UTF-8 text: {exc}") from exc
     out: list[Question] = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        where = f"{path}:{n}"
         try:
             raw = json.loads(line)
-            out.append(
-                Question(
-                    id=str(raw.get("id", n)),
-                    lang=str(raw.get("lang", "")) or detect_lang(raw["query"]),
-                    query=str(raw["query"]),
-                    expect=tuple(str(e) for e in raw.get("expect", [])),
-                    abstain=bool(raw.get("abstain", False)),
-                )
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise QuoteBotError(f"{path}:{n}: not an evaluation line ({exc})") from exc
+        except ValueError as exc:
+            raise QuoteBotError(f"{where}: not JSON ({exc})") from exc
+        if not isinstance(raw, dict):
+            raise QuoteBotError(f"{where}: expected an object with query and expect, "
+                                f"got a {type(raw).__name__}")
+        query, expect, abstain = raw.get("query"), raw.get("expect", []), raw.get("abstain", False)
+        if not isinstance(query, str) or not query.strip():
+            raise QuoteBotError(f"{where}: 'query' must be a non-empty string")
+        if not isinstance(expect, list) or not all(isinstance(e, str) and e for e in expect):
+            raise QuoteBotError(f"{where}: 'expect' must be a list of answer snippets (strings)")
+        if not isinstance(abstain, bool):
+            raise QuoteBotError(f"{where}: 'abstain' must be true or false")
+        if not expect and not abstain:
+            # no snippet to find: the only way to score it is as a question nothing answers
+            log.warning("%s: no 'expect' snippets; scored as off-topic (abstain)", where)
+            abstain = True
+        lang = raw.get("lang") or detect_lang(query)
+        out.append(Question(id=str(raw.get("id", n)), lang=str(lang), query=query,
+                            expect=tuple(expect), abstain=abstain))
+    if not out:
+        raise QuoteBotError(f"no questions in {path}: one JSON object per line, e.g. "
+                            '{"id": "q1", "query": "why not open source?", "expect": ["..."]}')
     return out
 
 
@@ -88,7 +108,11 @@ def run(questions: list[Question], retriever: Retriever, k: int = 5) -> list[Out
     """Ask every question and record where (if anywhere) an answer came back."""
     outcomes = []
     for q in questions:
-        hits = retriever(q.query)[:k]
+        try:
+            hits = retriever(q.query)[:k]
+        except InvalidQueryError as exc:  # too long, say: unanswered, and the run goes on
+            log.warning("question %r is refused, counted as unanswered: %s", q.id, exc)
+            hits = []
         rank = _first_rank(hits, list(q.expect))
         outcome = Outcome(q, rank, len(hits), top=[h.text for h in hits])
         by_lang: dict[str, list[str]] = {}

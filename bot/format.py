@@ -11,9 +11,17 @@ from .types import Hit
 LANG_NAMES = {"en": "English", "zh-Hans": "简体中文", "zh-Hant": "繁體中文"}
 
 
-def citation(title: str | None, outlet: str | None, date: str | None, paragraph: int) -> str:
-    """``<title> — <outlet>, <date>, ¶N``; unknown parts are left out, never invented."""
+def citation(
+    title: str | None,
+    outlet: str | None,
+    date: str | None,
+    paragraph: int,
+    name: str | None = None,
+) -> str:
+    """``<title> — <outlet>, <date>, ¶N``; unknown parts are left out, never invented. With
+    neither title nor outlet, ``name`` (the file name the document was added under) heads it."""
     tail = ", ".join(x for x in (outlet, date, f"¶{paragraph}" if paragraph else None) if x)
+    title = title or (None if outlet else name)
     if title and tail:
         return f"{title} — {tail}"
     return title or tail

@@ -131,6 +131,7 @@ def build_index(
     t0 = time.perf_counter()
     data = resolve_data_dir(data_dir)
     target = resolve_index_dir(index_dir)
+    store.check_target(target)  # before a lock file goes next to it, and before encoding
     with store.build_lock(target):
         store.remove_leftovers(target)  # of builds that were killed
         passages = corpus_passages(data, settings)

@@ -222,6 +222,22 @@ def check_date(value: str | None) -> str | None:
     return text
 
 
+_WEB_ADDRESS = re.compile(r"https?://[^\s/?#]+\S*", re.IGNORECASE)
+
+
+def check_url(value: str | None) -> str | None:
+    """``value`` if it is an http(s) address (None passes); DocumentError otherwise."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    if not _WEB_ADDRESS.fullmatch(text):
+        raise DocumentError(
+            f"url {value!r} is not a web address: write it as https://…, e.g. "
+            "https://example.com/news/1"
+        )
+    return text
+
+
 def check_lang(value: str | None) -> str | None:
     """``value`` if it is one of the corpus languages (None passes); DocumentError otherwise."""
     if value is None or not str(value).strip():
@@ -362,7 +378,8 @@ def _read_html(raw: bytes, name: str) -> tuple[str, str, dict[str, str | None]]:
         "outlet": _opt(got.get("sitename")),
         "author": _opt(got.get("author")),
         "date": _doc_date(got.get("date"), name),
-        "url": _opt(got.get("url")),
+        # a page's own address when it states a web one (not javascript:, file: ...)
+        "url": _opt(got.get("url")) if _WEB_ADDRESS.fullmatch(str(got.get("url") or "")) else None,
     }
     return text, encoding, meta
 
@@ -468,6 +485,7 @@ def prepare(
     path = Path(path)
     name = path.name
     date = check_date(date)
+    url = check_url(url)
     lang = check_lang(lang)
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
@@ -480,8 +498,8 @@ def prepare(
     size = path.stat().st_size
     if size > settings.max_document_bytes:
         raise DocumentError(
-            f"{name} is {size / 1e6:.1f} MB; the limit is "
-            f"{settings.max_document_bytes / 1e6:.0f} MB (Settings.max_document_bytes)"
+            f"{name} is {_size(size)}; the limit is {_size(settings.max_document_bytes)} "
+            "per file"
         )
     try:
         raw = path.read_bytes()
@@ -685,6 +703,14 @@ def commit(
     _reset_engines()
     _step(progress, 1.0, "done")
     return [replace(r, encoded=encoded, index_passages=total) if r.added else r for r in out]
+
+
+def _size(n: int) -> str:
+    """A byte count as people read it: 20 MB, 21.7 MB, 350 KB, 100 bytes."""
+    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
 
 
 def _entry_of(entries: list[dict[str, Any]], doc_id: str) -> dict[str, Any]:
@@ -920,6 +946,7 @@ def add_command(
     meta = {"title": args.title, "outlet": args.outlet, "date": args.date, "url": args.url,
             "author": args.author, "lang": args.lang}
     check_date(args.date)
+    check_url(args.url)
     check_lang(args.lang)
     prepared: list[Prepared] = []
     refused = 0

@@ -77,6 +77,13 @@ def simplified(text: str) -> str:
     return str(_t2s().convert(text))
 
 
+def traditional(text: str) -> str:
+    """``text`` with simplified Chinese characters in their traditional form (OpenCC s2t)."""
+    from opencc import OpenCC
+
+    return str(OpenCC("s2t").convert(text))
+
+
 def fold(text: str) -> str:
     """Matching form: NFKC (full-width to half-width), lower case, traditional to simplified."""
     return str(_t2s().convert(unicodedata.normalize("NFKC", text).lower()))
@@ -133,6 +140,9 @@ def load_glossary(data_dir: Path) -> list[GlossaryEntry]:
     """Read ``glossary.json`` from the data directory (an absent file means no aliases)."""
     path = Path(data_dir) / GLOSSARY_NAME
     if not path.is_file():
+        # a corpus of one's own may have none; ours without it loses Robin Li = 李彦宏 & co.
+        log.warning("no glossary at %s: questions are not expanded with aliases "
+                    "(see README, 'Glossary')", path)
         return []
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -576,6 +586,8 @@ class LexicalIndex:
         corpus = [tokenize(t) or ["\u2400"] for t in texts]  # bm25s needs a token per doc
         self._bm25.index(corpus, show_progress=False)
         self.size = len(texts)
+        self._texts = texts
+        self._folded_texts: list[str] | None = None
         self.known = {t for text in known for t in tokenize(text)}
         self.bridge_weight = bridge_weight
         self.bridge = Bridge({t for doc in corpus for t in doc}) if bridge_weight else None
@@ -656,6 +668,8 @@ class LexicalIndex:
             self.expander is not None and self.expander.expand_entries(folded)
         ):
             return True
+        if len(words) >= 2 and self._uses_phrase([w for w, _ in words]):
+            return True  # "open source": words the articles use together name their topic
         from wordfreq import zipf_frequency
 
         # interjections (嗯, 哇, 哈哈) name nothing, whatever their frequency
@@ -667,6 +681,15 @@ class LexicalIndex:
             for w, lang in words
             if lang == "en" or w in chinese
         )
+
+    def _uses_phrase(self, words: Sequence[str]) -> bool:
+        """Whether some passage has ``words`` next to each other, in this order (folded)."""
+        if self._folded_texts is None:
+            self._folded_texts = [fold(t) for t in self._texts]
+        edge = r"(?<![0-9a-z])" if _LATIN.fullmatch(words[0]) else ""
+        end = r"(?![0-9a-z])" if _LATIN.fullmatch(words[-1]) else ""
+        pattern = re.compile(edge + r"[\s\-]*".join(map(re.escape, words)) + end)
+        return any(pattern.search(t) for t in self._folded_texts)
 
     def unknown_names(self, query: str, max_zipf: float) -> list[str]:
         """Names in the question that the corpus never mentions under any spelling (direct,

@@ -57,6 +57,7 @@ class Article:
     lang: str
     source_path: str
     blocks: list[Block]
+    label: str  # what to call it when there is no title (DocInfo.label)
 
 
 @lru_cache(maxsize=4)
@@ -172,6 +173,7 @@ def article(doc_id: str, data_dir: str | Path | None = None) -> Article:
         lang=doc.lang,
         source_path=doc.source_path,
         blocks=clean_blocks(doc.read_text()),
+        label=doc.label,
     )
 
 

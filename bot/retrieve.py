@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import store
-from .corpus import LANGS, DocInfo, corpus_hash, load_catalog, resolve_data_dir
-from .errors import InvalidArgumentTypeError, InvalidQueryError
+from .corpus import CATALOG_NAME, LANGS, DocInfo, corpus_hash, load_catalog, resolve_data_dir
+from .errors import CorpusError, InvalidArgumentTypeError, InvalidQueryError
 from .format import citation, match_label
 from .indexing import build_index, embed_form, pipeline_version, resolve_index_dir
 from .lexical import (
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# terminal colour and cursor codes in a pasted question ("\x1b[1mWhy…"): all of it goes
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 def clean_query(query: object, settings: Settings = SETTINGS) -> str:
@@ -54,7 +56,7 @@ def clean_query(query: object, settings: Settings = SETTINGS) -> str:
         )
     # lone surrogates cannot be encoded or embedded: drop them like control characters
     text = query.encode("utf-8", "ignore").decode("utf-8") if _has_surrogate(query) else query
-    text = _CONTROL.sub(" ", text)
+    text = _CONTROL.sub(" ", _ANSI.sub("", text))
     text = " ".join(unicodedata.normalize("NFC", text).split())
     # a question of invisible format characters only (BOM, zero-width space) is empty too
     if all(unicodedata.category(c) == "Cf" for c in text):
@@ -146,6 +148,9 @@ class Engine:
                 )
             log.info("no index at %s: building it", self.index_dir)
             build_index(self.data_dir, self.index_dir, model, settings, show_progress=True)
+        # taken before anything is read, so that a change made while loading shows next time
+        self.stamp = files_stamp(self.data_dir, self.index_dir)
+        self.checked_at = time.monotonic()
         expect = {
             "model_id": model_id,
             "corpus_hash": corpus_hash(self.data_dir),
@@ -600,7 +605,7 @@ class Engine:
         """The canonical name of a speaker given by any of the glossary's spellings
         ("李彥宏", "Li Yanhong" -> "Robin Li"); InvalidQueryError for a name that is neither
         a glossary person's nor any passage's speaker."""
-        want = fold(name.strip())
+        want = fold(" ".join(name.split()))
         known = sorted(set(self.speakers.tolist()) - {""})
         for person in self.people:
             if want == fold(person.canonical) or want in person.aliases:
@@ -615,19 +620,18 @@ class Engine:
 
     # -- hits ------------------------------------------------------------------------------
 
-    def _report(self, idx: int, score: float = 0.0) -> Report:
+    def _report(self, idx: int) -> Report:
         row = self.rows[idx]
         doc = self.docs[row["doc_id"]]
         return Report(
             doc_id=row["doc_id"],
-            citation=citation(doc.title, doc.outlet, doc.date, row["paragraph"]),
+            citation=citation(doc.title, doc.outlet, doc.date, row["paragraph"], doc.source_name),
             lang=row["lang"],
             text=row["text"],
             source_path=doc.source_path,
             start=row["start"],
             end=row["end"],
             paragraph=row["paragraph"],
-            score=score,
         )
 
     def _hit(self, cand: Scored, score: float, group: list[int]) -> Hit:
@@ -646,7 +650,7 @@ class Engine:
             lang=row["lang"],
             paragraph=row["paragraph"],
             score=round(float(score), 4),
-            citation=citation(doc.title, doc.outlet, doc.date, row["paragraph"]),
+            citation=citation(doc.title, doc.outlet, doc.date, row["paragraph"], doc.source_name),
             heading=row.get("heading"),
             match=match_label(score),
             speaker=row.get("speaker"),
@@ -660,19 +664,46 @@ _ENGINES: dict[tuple[str, str, str | None], Engine] = {}
 _LOCK = threading.Lock()
 
 
+def files_stamp(data_dir: Path, index_dir: Path) -> tuple[tuple[str, Any], ...]:
+    """Size, time and inode of the catalog, glossary, articles and index manifest: what
+    changes when any of them is edited, added, removed or swapped for a rebuilt one."""
+    paths = [data_dir / CATALOG_NAME, data_dir / GLOSSARY_NAME, index_dir / store.MANIFEST]
+    try:
+        paths += [d.path for d in load_catalog(data_dir)]
+    except CorpusError:
+        pass  # the catalog's own entry above changes when it is mended
+    out: list[tuple[str, Any]] = []
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            out.append((str(path), None))
+        else:
+            out.append((str(path), (st.st_mtime_ns, st.st_size, st.st_ino)))
+    return tuple(out)
+
+
 def get_engine(
     data_dir: str | Path | None = None,
     index_dir: str | Path | None = None,
     model: str | None = None,
 ) -> Engine:
-    """The process-wide engine for these directories and model (loaded once)."""
-    key = (
-        str(resolve_data_dir(data_dir).resolve()),
-        str(resolve_index_dir(index_dir).resolve()),
-        model,
-    )
+    """The process-wide engine for these directories and model (loaded once, and again when
+    the files it was loaded from change: an article edited, added or removed by another
+    process, or the index rebuilt; a corpus that no longer matches its index is then refused
+    as it would be in a new process)."""
+    data, index = resolve_data_dir(data_dir), resolve_index_dir(index_dir)
+    key = (str(data.resolve()), str(index.resolve()), model)
     with _LOCK:
         engine = _ENGINES.get(key)
+        if engine is not None:
+            now = time.monotonic()
+            if now - engine.checked_at >= engine.settings.reload_check_seconds:
+                engine.checked_at = now
+                if files_stamp(data, index) != engine.stamp:
+                    log.info("the corpus or index changed on disk: loading it again")
+                    del _ENGINES[key]
+                    engine = None
         if engine is None:
             engine = Engine(data_dir, index_dir, model)
             _ENGINES[key] = engine
@@ -746,6 +777,10 @@ def _str_list(name: str, value: object) -> list[str] | None:
             raise InvalidArgumentTypeError(
                 f"{name} must be a list of strings; it holds a {type(item).__name__}"
             )
+    if not items:
+        # it would allow no passage at all, and [] would read as "nothing answers"
+        raise InvalidQueryError(f"{name} is an empty list, which allows no passage; "
+                                "pass None to search them all")
     return items
 
 

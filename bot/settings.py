@@ -40,6 +40,9 @@ class Settings:
     k: int = 5
     max_k: int = 50
     max_query_chars: int = 2000
+    # a loaded engine looks (at most this often, in seconds) whether the catalog, glossary,
+    # articles or index changed on disk since it loaded them, and loads them again if so
+    reload_check_seconds: float = 1.0
     candidates: int = 40
     rrf_k: int = 20
     w_dense: float = 0.5

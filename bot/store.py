@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import IndexCorruptError, IndexMismatchError
+from .errors import IndexCorruptError, IndexLocationError, IndexMismatchError
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +148,35 @@ def build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def check_target(index_dir: Path) -> None:
+    """Refuse to build into a directory that holds anything but index files.
+
+    A build swaps the whole directory for the new index and deletes the old one, so an
+    ``--index`` that names a folder of other things (a home, ``/tmp``) would lose them.
+    """
+    index_dir = Path(index_dir)
+    if not index_dir.exists() and not index_dir.is_symlink():
+        return
+    if not index_dir.is_dir():
+        raise IndexLocationError(
+            f"{index_dir} is a file, not an index directory; give --index a new or empty "
+            "directory, or one that holds an index"
+        )
+    try:
+        foreign = sorted(
+            p.name for p in index_dir.iterdir() if p.name not in (MANIFEST, *INDEX_FILES)
+        )
+    except OSError as exc:
+        raise IndexLocationError(f"cannot list {index_dir}: {exc}") from exc
+    if foreign:
+        shown = ", ".join(repr(n) for n in foreign[:5]) + (" …" if len(foreign) > 5 else "")
+        raise IndexLocationError(
+            f"{index_dir} holds {len(foreign)} file(s) that are not part of an index ({shown}); "
+            "a build replaces the whole directory, so it refuses. Give --index a new or empty "
+            "directory (the default is index/ in the repo), or move those files away"
+        )
+
+
 def save(
     index_dir: Path,
     faiss_index: Any,
@@ -160,6 +189,7 @@ def save(
     import faiss
 
     index_dir = Path(index_dir)
+    check_target(index_dir)  # the swap below deletes what the directory held
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
     try:

@@ -28,7 +28,6 @@ class Report:
     start: int
     end: int
     paragraph: int
-    score: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,15 @@ import html
 import logging
 import math
 import re
+import socket
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidQueryError, MissingExtraError, QuoteBotError
+from .errors import InvalidQueryError, MissingExtraError, QuoteBotError, ServeError
 
 try:
     import gradio as gr
@@ -29,9 +31,11 @@ except ImportError as exc:  # pragma: no cover - exercised with gradio hidden fr
         "the web chat needs Gradio, an optional dependency: pip install 'quotebot[ui]'"
     ) from exc
 
+from .clean import CJK
 from .corpus import DocInfo, load_catalog
 from .format import LANG_NAMES
 from .ingest import FORMATS, add_document
+from .lexical import traditional
 from .passages import article, detect_lang
 from .retrieve import clean_query, get_engine, retrieve
 from .settings import SETTINGS
@@ -84,6 +88,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "good": "good match",
         "fair": "fair match",
         "highlighted": "Highlighted: ¶{p}, characters {s}–{e} of {path}",
+        "close": "Close article",
     },
     "zh-Hans": {
         "lead": "找到 {n} 段出处，来自 {m} 篇文章",
@@ -108,6 +113,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "good": "相关",
         "fair": "部分相关",
         "highlighted": "高亮：第 {p} 段，{path} 的第 {s}–{e} 个字符",
+        "close": "关闭原文",
     },
     "zh-Hant": {
         "lead": "找到 {n} 段出處，來自 {m} 篇文章",
@@ -132,6 +138,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "good": "相關",
         "fair": "部分相關",
         "highlighted": "標示：第 {p} 段，{path} 的第 {s}–{e} 個字元",
+        "close": "關閉原文",
     },
 }
 
@@ -186,6 +193,8 @@ class Turn:
     message: str | None = None
     kind: str = "hits"  # "hits", "none" or "error"
     length: int = 0  # characters in the question as typed
+    # speakers' names as the question's language writes them (Robin Li -> 李彦宏 / 李彥宏)
+    names: tuple[tuple[str, str], ...] = ()
 
 
 def answer(
@@ -209,7 +218,9 @@ def answer(
         try:
             clean_query(question)
         except InvalidQueryError:
-            n, limit = len(" ".join(text.split())), SETTINGS.max_query_chars
+            # counted as clean_query counts (normalised: "क़" is two characters then)
+            n = len(" ".join(unicodedata.normalize("NFC", text).split()))
+            limit = SETTINGS.max_query_chars
             t = texts(lang)
             message = t["too_long"] if n > limit else t["ask_empty"]
             return Turn(echo, lang, message=message.format(n=n, limit=limit), kind="error",
@@ -238,13 +249,26 @@ def answer(
                                          list(doc_ids) if doc_ids else None)
             said = "none" if allowed.any() else "filtered_out"
         return Turn(echo, lang, message=texts(lang)[said], kind="none", length=len(text))
-    return Turn(echo, lang, hits=tuple(hits), length=len(text))
+    names = speaker_names(get_engine(data_dir, index_dir, model), lang) if lang != "en" else ()
+    return Turn(echo, lang, hits=tuple(hits), length=len(text), names=names)
 
 
-def box_after(question: str | None, turn: Turn) -> str:
-    """What the question box holds after a turn: empty, except that a question that could
-    not be asked (too long, say) stays there to be shortened or fixed."""
-    return (question or "") if turn.kind == "error" else ""
+def speaker_names(engine: Any, lang: str) -> tuple[tuple[str, str], ...]:
+    """Each glossary person's canonical name and the Chinese alias to show for it in ``lang``
+    (simplified or traditional); people without a Chinese alias keep their name."""
+    out = []
+    for person in engine.people:
+        chinese = next((a for a in person.aliases if CJK.search(a)), None)
+        if chinese:  # aliases are folded (simplified); a traditional page gets them back
+            out.append((person.canonical, traditional(chinese) if lang == "zh-Hant" else chinese))
+    return tuple(out)
+
+
+def box_after(question: str | None, turn: Turn) -> str | None:
+    """What to put in the question box after a turn: a question that could not be asked (too
+    long, say) goes back to be shortened or fixed; otherwise None, the box is left alone (it
+    was emptied when the question was sent, and may hold the next one being typed)."""
+    return (question or "") if turn.kind == "error" else None
 
 
 def slider_k(k: object) -> object:
@@ -321,8 +345,10 @@ def _open_button(
     )
 
 
-def card_html(hit: Hit, n: int, turn: int, lang: str) -> str:
-    """One passage card (``n`` is 1-based)."""
+def card_html(
+    hit: Hit, n: int, turn: int, lang: str, names: Sequence[tuple[str, str]] = ()
+) -> str:
+    """One passage card (``n`` is 1-based; ``names`` as in Turn.names)."""
     t = texts(lang)
     citation = hit.citation or f"{hit.doc_id}, ¶{hit.paragraph}"
     parts = [
@@ -335,9 +361,11 @@ def card_html(hit: Hit, n: int, turn: int, lang: str) -> str:
         f'<blockquote class="qb-text" lang="{esc(hit.lang)}">{passage_html(hit)}</blockquote>',
     ]
     if hit.speaker:
+        who = dict(names).get(hit.speaker, hit.speaker)
+        hover = f' title="{esc(hit.speaker)}"' if who != hit.speaker else ""
         parts.append(
             f'<div class="qb-speaker">{esc(t["speaker"])}{esc(t["colon"])}'
-            f'<span class="qb-who">{esc(hit.speaker)}</span></div>'
+            f'<span class="qb-who"{hover}>{esc(who)}</span></div>'
         )
     parts.append(_cite_html(citation, t, hit.date))
     # the counterpart in the other language is shown whole below, not listed again
@@ -388,7 +416,9 @@ def turn_html(turn: Turn, index: int) -> str:
     if turn.hits:
         parts.append(f'<p class="qb-lead">{esc(lead(turn.hits, turn.lang))}</p>')
         parts.append('<ol class="qb-cards">')
-        parts.extend(card_html(h, n, index, turn.lang) for n, h in enumerate(turn.hits, 1))
+        parts.extend(
+            card_html(h, n, index, turn.lang, turn.names) for n, h in enumerate(turn.hits, 1)
+        )
         parts.append("</ol>")
     else:
         cls = "qb-none" if turn.kind == "none" else "qb-error"
@@ -446,11 +476,13 @@ def source_html(
         return _refusal(f"There is no article {doc_id!r} in the catalog.")
     art = article(doc_id, data_dir)
     t = texts(lang)
-    heading = art.title or art.outlet or art.doc_id
+    heading = art.label
     meta = ", ".join(x for x in (art.outlet if art.title else None, art.date) if x)
     parts = [
         f'<article class="qb-source" lang="{esc(art.lang)}" data-doc="{esc(art.doc_id)}">',
-        f'<header><h3 class="qb-src-title">{esc(heading)}</h3>',
+        f'<header><button type="button" class="qb-src-close" lang="{esc(lang)}" '
+        f'aria-label="{esc(t["close"])}" title="{esc(t["close"])}">×</button>'
+        f'<h3 class="qb-src-title">{esc(heading)}</h3>',
     ]
     if meta:
         parts.append(f'<p class="qb-src-meta">{esc(meta)}</p>')
@@ -640,7 +672,7 @@ def upload_html(upload: Upload | None) -> str:
 # -- the app -----------------------------------------------------------------------------------
 
 CSS = """
-.gradio-container { max-width: 1280px !important; }
+.gradio-container { max-width: 1280px !important; margin-left: auto !important; margin-right: auto !important; }
 .gradio-container, .qb-root {
   font-family: "IBM Plex Sans", system-ui, "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC",
     "Microsoft YaHei", sans-serif;
@@ -723,6 +755,12 @@ details.qb-parallel summary { cursor: pointer; font-size: 0.85rem; font-weight: 
 .qb-source-error { padding: 0.5rem 0.75rem; border-left: 3px solid #e5484d;
   background: var(--background-fill-secondary); overflow-wrap: anywhere; }
 .qb-src-title { margin: 0 0 0.25rem !important; font-size: 1.05rem; }
+.qb-src-close { float: right; margin: -0.2rem -0.2rem 0 0.5rem; width: 2rem; height: 2rem;
+  padding: 0 !important; display: flex; align-items: center; justify-content: center;
+  border-radius: 8px; font-size: 1.25rem; line-height: 1; color: var(--body-text-color-subdued);
+  background: transparent; border: 1px solid var(--border-color-primary); cursor: pointer; }
+.qb-src-close:hover, .qb-src-close:focus-visible { color: var(--body-text-color);
+  border-color: var(--color-accent); }
 .qb-src-meta, .qb-src-note { margin: 0.1rem 0 !important; font-size: 0.82rem;
   color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
 .qb-doc { max-height: 70vh; overflow-y: auto; margin-top: 0.5rem; padding-right: 0.3rem; }
@@ -793,6 +831,20 @@ watch('value', () => {
 });
 """
 
+# Runs in the page as a question is sent: the box is emptied at once, so what is typed while
+# the answer is on its way stays there (the server leaves the box alone unless the question
+# could not be asked). The input event keeps Gradio's own copy of the value in step.
+SEND_JS = """
+(...args) => {
+  const box = document.querySelector('#qb-input textarea');
+  if (box && box.value) {
+    box.value = '';
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+  }
+  return args;
+}
+"""
+
 # Gradio scopes the rules of `css` inside media queries to its content area; the page margins
 # lie outside it, so this one goes into <head> as it is.
 HEAD = """<style>
@@ -802,6 +854,10 @@ HEAD = """<style>
 </style>"""
 
 SOURCE_JS = """
+element.addEventListener('click', (ev) => {
+  const btn = ev.target.closest('button.qb-src-close');
+  if (btn && element.contains(btn)) trigger('click', {close: true});
+});
 // an article opened: centre the highlight in the article's scroll box, and bring the viewer
 // on screen when it is out of sight (on a phone it sits below the conversation)
 watch('value', () => {
@@ -836,12 +892,21 @@ def _theme() -> Any:
 def _article_choices(data_dir: str | Path | None) -> list[tuple[str, str]]:
     out = []
     for d in load_catalog(data_dir):
-        name = d.title or d.outlet or d.doc_id
-        if len(name) > 40:
-            name = name[:39] + "…"
+        name = _shorten(d.label, 40)
         extra = ", ".join(x for x in (d.outlet if d.title else None, d.date) if x)
-        out.append((f"{name} ({extra})" if extra else name, d.doc_id))
+        out.append((f"{name} — {_shorten(extra, 40)}" if extra else name, d.doc_id))
     return out
+
+
+def _shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, at a space when one is near."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:—-") + "…"
 
 
 def build_demo(
@@ -860,15 +925,24 @@ def build_demo(
         doc_ids: list[str] | None,
         langs: list[str] | None,
         k: float | None,
-    ) -> tuple[str, list[Turn], str]:
+    ) -> tuple[Any, list[Turn], Any]:
         history = list(turns or [])
+        if not (question or "").strip():
+            # nothing typed (or a second click after the box was cleared by the first):
+            # a note, not a turn, so the conversation holds only questions that were asked
+            lang = history[-1].lang if history else "en"
+            limit = SETTINGS.max_query_chars
+            note = texts(lang)["ask_empty"].format(n=0, limit=limit)
+            gr.Info(note, duration=4, title="QuoteBot")
+            return gr.update(), history, gr.update()
         turn = answer(question, slider_k(k), doc_ids, langs, **where)
         log.info(
             "question (%s, %d chars): %s", turn.lang, turn.length,
             f"{len(turn.hits)} passages" if turn.hits else turn.kind,
         )
         history = [*history, turn][-MAX_TURNS:]
-        return chat_html(history), history, box_after(question, turn)
+        after = box_after(question, turn)
+        return chat_html(history), history, gr.update() if after is None else after
 
     def on_open(turns: list[Turn] | None, evt: gr.EventData) -> str:
         data = getattr(evt, "_data", None)
@@ -888,6 +962,9 @@ def build_demo(
         except Exception:
             log.exception("cannot show %s", target.doc_id)
             return _refusal(texts(lang)["error"])
+
+    def on_close() -> str:
+        return SOURCE_PLACEHOLDER
 
     def on_clear() -> tuple[str, list[Turn], str, str]:
         return chat_html([]), [], SOURCE_PLACEHOLDER, ""
@@ -1018,11 +1095,12 @@ def build_demo(
         ui_events: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "minimal"}
         ask_inputs = [box, turns, docs, langs, k_slider]
         ask_outputs = [chat, turns, box]
-        box.submit(on_ask, ask_inputs, ask_outputs, **ui_events)
-        ask_btn.click(on_ask, ask_inputs, ask_outputs, **ui_events)
+        box.submit(on_ask, ask_inputs, ask_outputs, js=SEND_JS, **ui_events)
+        ask_btn.click(on_ask, ask_inputs, ask_outputs, js=SEND_JS, **ui_events)
         for btn in example_btns:
             btn.click(on_ask, [btn, turns, docs, langs, k_slider], ask_outputs, **ui_events)
         chat.click(on_open, [turns], [source], **ui_events)
+        source.click(on_close, None, [source], **ui_events)  # the viewer's × button
         clear.click(on_clear, None, [chat, turns, source, box], **ui_events)
         if allow_upload:
             # one file at a time (ingest also locks the catalog), with a progress bar
@@ -1108,6 +1186,27 @@ def upload_is_safe(host: str, share: bool) -> bool:
         return False
 
 
+def check_port(host: str, port: int) -> None:
+    """Raise ServeError, saying what to do, when ``host:port`` cannot be listened on."""
+    if not 0 < port < 65536:
+        raise ServeError(f"port {port} is out of range; give --port a number from 1 to 65535")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {host!r}: {exc}; check --host") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # as the server will bind: a port in TIME_WAIT after a restart is free to it
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ServeError(
+                f"cannot listen on {host}:{port} ({exc.strerror or exc}); another program "
+                "(another QuoteBot?) may be using it: stop it, or pick another --port"
+            ) from None
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 7860,
@@ -1123,9 +1222,15 @@ def serve(
     """
     if allow_upload is None:  # anyone who can reach the page could write into data/
         allow_upload = upload_is_safe(host, share)
+    check_port(host, port)  # before the seconds spent loading the index
     warm_up(data_dir, index_dir, model)
     demo = build_demo(data_dir, index_dir, model, allow_upload)
-    _, local_url, share_url = launch(demo, host, port, share, prevent_thread_lock=True, quiet=True)
+    try:
+        _, local_url, share_url = launch(
+            demo, host, port, share, prevent_thread_lock=True, quiet=True
+        )
+    except OSError as exc:  # taken meanwhile, or the address is not this machine's
+        raise ServeError(f"cannot serve on {host}:{port}: {exc}") from None
     log.info("QuoteBot is serving on %s", local_url)
     if share_url:
         log.info("public share link: %s", share_url)

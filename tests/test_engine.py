@@ -11,6 +11,7 @@ import pytest
 from bot import Hit, retrieve
 from bot.errors import (
     IndexCorruptError,
+    IndexLocationError,
     IndexMismatchError,
     InvalidArgumentTypeError,
     InvalidQueryError,
@@ -138,7 +139,7 @@ def test_speaker_filter_takes_any_spelling_and_refuses_unknown_names(
     q = "百度为什么不开源?"
     canonical = [(h.doc_id, h.start) for h in ask(q, data_dir, index_dir, speaker="Robin Li")]
     assert canonical
-    for name in ["李彦宏", "李彥宏", "Li Yanhong", "robin li", " Yanhong Li "]:
+    for name in ["李彦宏", "李彥宏", "Li Yanhong", "robin li", " Yanhong Li ", "Robin  Li"]:
         got = [(h.doc_id, h.start) for h in ask(q, data_dir, index_dir, speaker=name)]
         assert got == canonical, name
     for name in ["", "  ", "Elon Musk"]:
@@ -146,6 +147,10 @@ def test_speaker_filter_takes_any_spelling_and_refuses_unknown_names(
             ask(q, data_dir, index_dir, speaker=name)
     with pytest.raises(InvalidQueryError, match="unknown document id 'nope'.*bot list"):
         ask(q, data_dir, index_dir, doc_ids=["nope"])
+    # an empty filter list would allow nothing, and [] would read as "nothing answers"
+    for empty in ({"langs": []}, {"doc_ids": ()}):
+        with pytest.raises(InvalidQueryError, match="empty list.*pass None"):
+            ask(q, data_dir, index_dir, **empty)
 
 
 @pytest.mark.parametrize("bare", ["ok", "好的", "嗯", "line one", "test", "哈哈"])
@@ -165,6 +170,26 @@ def test_a_mistyped_index_folder_is_not_created(data_dir: Path, tmp_path: Path):
     with pytest.raises(IndexCorruptError, match="does not exist"):
         retrieve("why not open source?", data_dir=data_dir, index_dir=target)
     assert not (tmp_path / "no").exists()
+
+
+def test_an_index_folder_holding_other_files_is_left_alone(data_dir: Path, tmp_path: Path):
+    # a build swaps the whole directory: pointed at a folder of other things, it would
+    # delete them, so it refuses before touching anything
+    folder = tmp_path / "home"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.txt").write_text("keep me", encoding="utf-8")
+    (folder / "sub" / "a.txt").write_text("and me", encoding="utf-8")
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    with pytest.raises(IndexLocationError, match=r"2 file\(s\) that are not part of an index"):
+        retrieve("why not open source?", data_dir=data_dir, index_dir=folder)
+    with pytest.raises(IndexLocationError, match="not part of an index"):
+        build_index(data_dir, folder)
+    (tmp_path / "plain").write_text("x", encoding="utf-8")
+    with pytest.raises(IndexLocationError, match="is a file"):
+        build_index(data_dir, tmp_path / "plain")
+    after = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert after == [*before, "plain"]  # nothing added, nothing removed (no lock file either)
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "keep me"
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from bot.corpus import CATALOG_NAME, corpus_hash, load_catalog
 from bot.errors import DocumentError, MissingExtraError, QuoteBotError
 from bot.indexing import build_index
 from bot.ingest import add_document, add_documents, prepare, reflow, remove_document
-from bot.passages import corpus_passages
+from bot.passages import article, corpus_passages
 from bot.settings import REPO_ROOT, SETTINGS
 from bot.store import TOKEN_FILES, VECTORS, read_rows, vectors_array
 
@@ -339,10 +339,13 @@ def test_an_added_article_names_its_own_speakers(
         '"The compost keeps the night frost off the tomatoes," said Tom Becker, who built it.\n',
         encoding="utf-8",
     )
-    r = add_document(src, data_dir=data, index_dir=index, outlet="Example News")
+    r = add_document(src, data_dir=data, index_dir=index)  # no title, outlet or date
     hits = retrieve("How does the Brightfield greenhouse stay warm?", data_dir=data,
                     index_dir=index, doc_ids=[r.doc_id])
     assert hits and {h.speaker for h in hits} <= {"Maria Delgado", "Tom Becker"}
+    # nothing to cite it by but the name of the file it was added from
+    assert {h.citation for h in hits} <= {f"greenhouse.txt — ¶{n}" for n in (1, 2, 3)}
+    assert article(r.doc_id, data).label == "greenhouse.txt"
     quotes = {q.text[:20]: q.speaker for h in hits for q in h.quotes}
     assert quotes == {"The Brightfield gree": "Maria Delgado", "The compost keeps th": "Tom Becker"}
     only = retrieve("What keeps the frost off the greenhouse tomatoes?", data_dir=data,
@@ -482,7 +485,7 @@ def test_size_limit(data: Path, tmp_path: Path):
     src = tmp_path / "big.txt"
     src.write_text("Robin Li said many things about the kettle. " * 10, encoding="utf-8")
     small = dataclasses.replace(SETTINGS, max_document_bytes=100)
-    with pytest.raises(DocumentError, match="limit"):
+    with pytest.raises(DocumentError, match="big.txt is 440 bytes; the limit is 100 bytes"):
         add_document(src, data_dir=data, update_index=False, settings=small)
 
 
@@ -494,6 +497,19 @@ def test_bad_date_is_refused(data: Path, tmp_path: Path, bad: str):
         add_document(src, data_dir=data, date=bad, update_index=False)
     with pytest.raises(DocumentError, match="lang"):
         add_document(src, data_dir=data, lang="fr", update_index=False)
+
+
+@pytest.mark.parametrize("bad", ["javascript:alert(1)", "example.com", "file:///etc/passwd",
+                                 "https://", "http://a b"])
+def test_a_url_must_be_a_web_address(data: Path, tmp_path: Path, bad: str):
+    src = tmp_path / "a.txt"
+    src.write_text(HANS, encoding="utf-8")
+    before = (data / CATALOG_NAME).read_bytes()
+    with pytest.raises(DocumentError, match="not a web address"):
+        add_document(src, data_dir=data, url=bad, update_index=False)
+    assert (data / CATALOG_NAME).read_bytes() == before
+    r = add_document(src, data_dir=data, url=" https://example.com/a?b=1 ", update_index=False)
+    assert r.url == "https://example.com/a?b=1"
 
 
 def test_failed_index_update_rolls_everything_back(

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from bot import retrieve
-from bot.errors import CorpusError
+from bot.errors import CorpusError, QuoteBotError
 from bot.evaluate import load_questions, run, summarize
 from bot.lexical import (
     Bridge,
@@ -128,6 +128,21 @@ def test_a_glossary_org_must_name_an_entry(tmp_path: Path, data_dir: Path):
         load_glossary(tmp_path)
     shutil.copy(data_dir / "glossary.json", tmp_path / "glossary.json")
     assert load_glossary(tmp_path)  # the shipped one is consistent
+
+
+def test_without_a_glossary_questions_are_still_answered(
+    tmp_path: Path, data_dir: Path, index_dir: Path
+):
+    # the glossary only adds aliases; its absence (a corpus of one's own) loses those, not
+    # the answers: "open source" is a phrase the articles use, so it names their topic
+    data = tmp_path / "data"
+    shutil.copytree(data_dir, data)
+    (data / "glossary.json").unlink()
+    shutil.copytree(index_dir, tmp_path / "index")
+    for question in ("why not open source?", "百度为什么不开源?"):
+        assert retrieve(question, data_dir=data, index_dir=tmp_path / "index"), question
+    for bare in ("ok", "line one", "thank you"):
+        assert retrieve(bare, data_dir=data, index_dir=tmp_path / "index") == [], bare
 
 
 def test_why_questions_favour_passages_that_give_a_reason(engine):
@@ -604,3 +619,41 @@ def test_ranking_terms_raise_mrr_on_the_blind_sets(setting: str, engine):
 )
 def test_more_off_topic_questions_get_nothing(question: str, data_dir: Path, index_dir: Path):
     assert retrieve(question, data_dir=data_dir, index_dir=index_dir) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"\xff\xfe\n", "cannot read"),
+        (b"[1, 2]\n", ":1: expected an object"),
+        (b"", "no questions in"),
+        (b'{"query": "why?", "expect": []}\n{"query": ""}\n', ":2: 'query' must be"),
+        (b'{"query": "why?", "expect": "snippet"}\n', "'expect' must be a list"),
+        (b'{"query": "why?", "abstain": "yes"}\n', "'abstain' must be"),
+    ],
+)
+def test_a_bad_question_file_names_its_line(tmp_path: Path, content: bytes, needle: str):
+    path = tmp_path / "q.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(QuoteBotError, match=needle):
+        load_questions(path)
+
+
+def test_eval_scores_what_it_can(tmp_path: Path):
+    path = tmp_path / "q.jsonl"
+    path.write_text(
+        '{"id": "a", "query": "why not open source?", "expect": ["snippet"]}\n'
+        '{"id": "b", "query": "weather in Paris"}\n'  # nothing to find: scored as off-topic
+        + json.dumps({"id": "c", "query": "x" * 3000, "expect": ["y"]}) + "\n",
+        encoding="utf-8",
+    )
+    qs = load_questions(path)
+    assert [(q.id, q.abstain) for q in qs] == [("a", False), ("b", True), ("c", False)]
+    seen: list[str] = []
+
+    def retriever(q: str) -> list:
+        seen.append(q)
+        return retrieve(q, 5)
+
+    outcomes = run(qs, retriever)  # the over-long question is refused and counted unanswered
+    assert len(outcomes) == 3 and outcomes[2].returned == 0 and len(seen) == 3

@@ -238,6 +238,7 @@ def test_api_missing_data_dir_is_a_corpus_error(index_dir: Path, tmp_path: Path)
         ("\u202ewhy not open source?\u202c", True),  # right-to-left override around it
         ("Robin Li 为什么 not 開源?", True),  # three scripts in one question
         ("why\x00 not open\x07 source?\x1b[2J", True),  # NUL and terminal escapes dropped
+        ("\x1b[1mWhy not open source?\x1b[0m", True),  # a bold question pasted from a terminal
         ("whý nót ópen sóurce?", None),  # combining accents (NFC)
         ("لماذا لا تفتح بايدو مصدر نموذجها؟", None),  # Arabic (right to left)
         ("למה באידו לא פותחת את הקוד?", None),  # Hebrew
@@ -276,6 +277,9 @@ CLI_BAD = [
     (["ask", "why", "--speaker", "Elon Musk"], "the speakers are: Fang Han, Robin Li"),
     (["ask", "why", "--doc", "nope"], "unknown document id 'nope'"),
     (["ask", "why", "--index", "{tmp}/no/such/index"], "does not exist"),
+    # a folder of other things (here, pytest's, holding this test's own folder) is no index
+    (["ask", "why", "--index", "{tmp}/.."], "not part of an index"),
+    (["build", "--index", "{tmp}/.."], "not part of an index"),
 ]
 
 
@@ -340,6 +344,20 @@ def test_cli_interactive_survives_bad_lines(data_dir: Path, index_dir: Path) -> 
     ], errors
     assert out.count("No passage in these articles answers that.") >= 1
     assert out.count("    source: ") >= 3  # the three good questions, one passage each
+
+
+def test_cli_interactive_json_prints_only_json(data_dir: Path, index_dir: Path) -> None:
+    r = cli("ask", "--json", "-k", "1", "--data", str(data_dir), "--index", str(index_dir),
+            stdin=b"why not open source?\nweather in Paris tomorrow\n")
+    assert r.returncode == 0, r.stderr
+    out, decoder, answers = r.stdout.decode("utf-8"), json.JSONDecoder(), []
+    pos = 0
+    while out[pos:].strip():  # one JSON array per question, nothing else in between
+        pos += len(out[pos:]) - len(out[pos:].lstrip())
+        value, pos = decoder.raw_decode(out, pos)
+        answers.append(value)
+    assert [len(a) for a in answers] == [1, 0]
+    assert "Ask a question" in r.stderr.decode("utf-8")  # the prompts went to stderr
 
 
 # -- bad input: the web chat --------------------------------------------------------------------
@@ -602,6 +620,31 @@ def test_broken_index_is_refused_with_the_rebuild_command(
     assert hint(data_dir, copy) in message  # names the command that rebuilds this index
     for needle in needles:
         assert needle in message, message
+
+
+def test_a_running_process_sees_the_files_change(
+    data_dir: Path, index_dir: Path, tmp_path: Path
+) -> None:
+    # another process edits an article (or adds, removes, rebuilds): an engine loaded before
+    # must not keep answering with offsets into the old text
+    data = tmp_path / "data"
+    shutil.copytree(data_dir, data)
+    index = copy_index(index_dir, tmp_path / "index")
+    hits = retrieve(EN_Q, data_dir=data, index_dir=index)
+    assert hits
+    doc = next(d for d in load_catalog(data) if d.doc_id == hits[0].doc_id)
+    original = doc.path.read_bytes()
+    doc.path.write_bytes(b"XX" + original)
+    time.sleep(SETTINGS.reload_check_seconds + 0.1)
+    with pytest.raises(IndexMismatchError, match="corpus_hash"):
+        retrieve(EN_Q, data_dir=data, index_dir=index)
+    doc.path.write_bytes(original)  # put back: the index matches again and answers
+    time.sleep(SETTINGS.reload_check_seconds + 0.1)
+    again = retrieve(EN_Q, data_dir=data, index_dir=index)
+    assert [(h.doc_id, h.start, h.end) for h in again] == [(h.doc_id, h.start, h.end) for h in hits]
+    for h in again:
+        text = next(d for d in load_catalog(data) if d.doc_id == h.doc_id).read_text()
+        assert text[h.start : h.end] == h.text
 
 
 def test_broken_index_through_retrieve_and_cli(

@@ -25,7 +25,7 @@ pytest.importorskip("gradio")
 
 from bot import ui  # noqa: E402
 from bot.corpus import CATALOG_NAME, load_catalog  # noqa: E402
-from bot.errors import MissingExtraError  # noqa: E402
+from bot.errors import MissingExtraError, ServeError  # noqa: E402
 from bot.retrieve import retrieve  # noqa: E402
 from bot.settings import REPO_ROOT  # noqa: E402
 from bot.types import Hit, Quote, Report  # noqa: E402
@@ -105,7 +105,7 @@ SAFE_TAGS = {
     "li", "mark", "ol", "p", "path", "rect", "section", "span", "strong", "summary", "svg", "ul",
 }
 SAFE_ATTRS = {
-    "aria-hidden", "class", "d", "data-card", "data-copy", "data-doc", "data-done",
+    "aria-hidden", "aria-label", "class", "d", "data-card", "data-copy", "data-doc", "data-done",
     "data-kind", "data-match", "data-para", "data-turn", "data-which", "height", "id", "lang",
     "open", "role", "rx", "style", "title", "type", "viewbox", "width", "x", "y",
 }
@@ -200,6 +200,15 @@ def test_passage_markup_is_escaped() -> None:
     assert copy == [EVIL]  # the copy button carries the citation exactly
 
 
+def test_citations_name_what_is_known() -> None:
+    from bot.format import citation
+
+    assert citation("T", "O", "2024-01-01", 3) == "T — O, 2024-01-01, ¶3"
+    assert citation(None, "O", None, 3, "notes.txt") == "O, ¶3"
+    assert citation(None, None, "2024-01-01", 3, "notes.txt") == "notes.txt — 2024-01-01, ¶3"
+    assert citation(None, None, None, 3) == "¶3"
+
+
 def test_citation_keeps_its_date_on_one_line() -> None:
     hit = make_hit(citation="T — O, 2024-01-01, ¶3", date="2024-01-01")
     p = parse(ui.card_html(hit, 1, 0, "en"))
@@ -286,6 +295,18 @@ def test_no_answer_in_the_question_language(
     assert NO_ANSWER[lang] in "".join(p.text)
 
 
+def test_speakers_are_named_in_the_script_of_the_question(
+    engine: Any, data_dir: Path, index_dir: Path
+) -> None:
+    for question, name in (("百度为什么不开源?", "李彦宏"), ("為什麼百度不開源?", "李彥宏"),
+                           ("why not open source?", "Robin Li")):
+        turn = ui.answer(question, data_dir=data_dir, index_dir=index_dir)
+        assert any(h.speaker == "Robin Li" for h in turn.hits)  # Hit keeps the canonical name
+        shown = re.findall(r'class="qb-who"[^>]*>([^<]*)<', ui.turn_html(turn, 0))
+        assert shown and set(shown) <= {name, "方汉", "方漢", "王小川"}, (question, shown)
+        assert name in shown
+
+
 def test_answer_with_filters(engine: Any, data_dir: Path, index_dir: Path) -> None:
     turn = ui.answer("why not open source?", 2.0, None, ["en"], data_dir=data_dir,
                      index_dir=index_dir)
@@ -332,6 +353,7 @@ def test_bad_input_gets_a_message(
         ("李彦宏" * 1000, "问题共 3000 个字符，超过了 2000 个字符的上限"),
         ("李彥宏" * 1000, "問題共 3000 個字元，超過了 2000 個字元的上限"),
         ("why? " * 600, "The question is 2999 characters long; the limit is 2000"),
+        ("\u0958" * 1500, "The question is 3000 characters long"),  # two once normalised
         ("   ", "The question is empty"),
     ],
 )
@@ -342,7 +364,7 @@ def test_input_mistakes_are_told_in_the_question_language_and_kept(
     assert turn.kind == "error" and turn.message and said in turn.message
     assert ui.box_after(question, turn) == question  # left in the box to be shortened
     answered = ui.answer("why not open source?", data_dir=data_dir, index_dir=index_dir)
-    assert ui.box_after("why not open source?", answered) == ""
+    assert ui.box_after("why not open source?", answered) is None  # the box is left alone
 
 
 def test_the_passages_box_takes_any_number() -> None:
@@ -500,6 +522,7 @@ def test_app_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(ui, "serve", real_serve)
     monkeypatch.setattr(ui, "warm_up", lambda *a: None)
+    monkeypatch.setattr(ui, "check_port", lambda *a: None)  # (no address here is bound)
     monkeypatch.setattr(ui, "build_demo", fake_build_demo)
     monkeypatch.setattr(ui, "launch", lambda *a, **kw: (None, "http://x", None))
     for argv, upload in (
@@ -616,6 +639,22 @@ def test_upload_adds_an_article_and_the_chat_answers_from_it(
     assert (data / CATALOG_NAME).read_bytes() == catalog
 
 
+def test_a_port_in_use_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ServeError, match=f"127.0.0.1:{port}.*pick another --port"):
+            ui.check_port("127.0.0.1", port)
+        app = _load_app()
+        assert app.main(["--port", str(port)]) == 2  # refused before the index is loaded
+        err = capsys.readouterr().err
+        assert err.startswith("error: cannot listen") and "Traceback" not in err
+    ui.check_port("127.0.0.1", port)  # free again
+    with pytest.raises(ServeError, match="1 to 65535"):
+        ui.check_port("127.0.0.1", 70000)
+
+
 def test_upload_control_can_be_left_out(data_dir: Path, index_dir: Path) -> None:
     def elem_ids(demo: Any) -> set[str]:
         return {c.get("props", {}).get("elem_id") for c in demo.config["components"]} - {None}
@@ -707,7 +746,9 @@ def test_ask_serves_several_requests_at_once(
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_chat_in_a_browser(server: str, data_dir: Path, index_dir: Path) -> None:
+def test_chat_in_a_browser(
+    server: str, data_dir: Path, index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("no chromium on PATH (Debian package `chromium`; the test never downloads one)")
@@ -774,6 +815,10 @@ def test_chat_in_a_browser(server: str, data_dir: Path, index_dir: Path) -> None
             assert squash(mark.inner_text()) == squash(ernie.text)
             assert page.locator("#qb-source .qb-source").get_attribute("data-doc") == ernie.doc_id
             page.screenshot(path=str(ARTIFACTS / "ui-desktop.png"))
+            # ... and closed again with its × button
+            page.locator("#qb-source button.qb-src-close").click()
+            page.locator("#qb-source .qb-source-empty").wait_for()
+            assert page.locator("#qb-source mark").count() == 0
 
             # off-topic: the plain no-answer message
             turn = ask(OFF_TOPIC, 3)
@@ -787,13 +832,48 @@ def test_chat_in_a_browser(server: str, data_dir: Path, index_dir: Path) -> None
             assert dialogs == []
             assert page.locator("#qb-chat img, #qb-chat script").count() == 0
 
-            # an example question asks itself; traditional Chinese gets a traditional lead
-            page.get_by_role("button", name="為什麼百度強調智能體?").click()
+            # Ask clicked twice in a row: one question, one turn (the second click finds the
+            # box emptied by the first and adds nothing)
+            box.fill(EN_Q)
+            ask_btn = page.locator("#qb-ask")
+            ask_btn.click()
+            ask_btn.click()
             page.wait_for_function(
                 "document.querySelectorAll('#qb-chat .qb-turn').length === 5", timeout=WAIT_MS
             )
-            lead = page.locator("#qb-chat .qb-turn").nth(4).locator(".qb-lead").inner_text()
+            page.wait_for_timeout(2000)  # time for a second turn, were one coming
+            assert page.locator("#qb-chat .qb-qtext").all_inner_texts()[4:] == [EN_Q]
+
+            # an example question asks itself; traditional Chinese gets a traditional lead
+            page.get_by_role("button", name="為什麼百度強調智能體?").click()
+            page.wait_for_function(
+                "document.querySelectorAll('#qb-chat .qb-turn').length === 6", timeout=WAIT_MS
+            )
+            lead = page.locator("#qb-chat .qb-turn").nth(5).locator(".qb-lead").inner_text()
             assert lead.startswith("找到") and "出處" in lead
+
+            # the box empties as a question is sent; what is typed while the answer is on its
+            # way stays there (the search is slowed so that there is time to type)
+            real = ui.retrieve
+
+            def slow(*args: Any, **kwargs: Any) -> list[Hit]:
+                time.sleep(2)
+                return real(*args, **kwargs)
+
+            monkeypatch.setattr(ui, "retrieve", slow)  # the app runs in this process
+            box.fill(ZH_Q)
+            box.press("Enter")
+            page.wait_for_function(
+                "document.querySelector('#qb-input textarea').value === ''", timeout=WAIT_MS
+            )
+            box.type("next question")
+            page.wait_for_function(
+                "document.querySelectorAll('#qb-chat .qb-turn').length === 7", timeout=WAIT_MS
+            )
+            page.wait_for_timeout(500)
+            assert box.input_value() == "next question"
+            monkeypatch.setattr(ui, "retrieve", real)
+            box.fill("")
 
             # phone width: nothing wider than the screen, the passage text still legible
             page.set_viewport_size({"width": 390, "height": 844})
@@ -913,7 +993,7 @@ def test_upload_in_a_browser(upload_server: tuple[str, Path, Path], tmp_path: Pa
             page.get_by_text("Filters / 筛选").click()
             page.locator("#qb-docs input").click()
             options = page.get_by_role("option").all_inner_texts()
-            name = f"{UPLOAD_ZH_TITLE} (示例日报, 2024-06-03)"
+            name = f"{UPLOAD_ZH_TITLE} — 示例日报, 2024-06-03"
             assert name in options, options
             box = page.locator("#qb-input textarea")
             box.fill(UPLOAD_ZH_Q)
