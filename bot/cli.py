@@ -164,7 +164,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         for doc in load_catalog(args.data):
             meta = ", ".join(x for x in (doc.outlet, doc.date, doc.lang) if x)
-            print(f"{doc.doc_id}\t{doc.title or '(no title)'}\t{meta}")
+            name = doc.title or ("(no title)" if doc.outlet else f"(no title: {doc.label})")
+            print(f"{doc.doc_id}\t{name}\t{meta}")
         return 0
     if args.cmd in ("add", "remove"):
         from . import ingest

@@ -47,14 +47,18 @@ def load_questions(path: str | Path) -> list[Question]:
     """Read a JSONL file with ``id, lang, query, expect[, abstain]`` per line; a line that is
     not such an object raises QuoteBotError naming the file and line."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QuoteBotError(f"cannot read {path} as UTF-8 text: {exc}") from exc
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise QuoteBotError(f"cannot read {path}: {exc}") from exc
     out: list[Question] = []
-    for n, line in enumerate(lines, 1):
+    for n, raw_line in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), 1):
+        where = f"{path}:{n}"
+        try:
+            line = raw_line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise QuoteBotError(f"{where}: not UTF-8 text ({exc})") from exc
         if not line.strip():
             continue
-        where = f"{path}:{n}"
         try:
             raw = json.loads(line)
         except ValueError as exc:

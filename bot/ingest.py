@@ -138,7 +138,9 @@ class AddResult:
         if not self.added:
             return f"{self.path.name}: already in the catalog as {self.doc_id} (not added again)"
         meta = ", ".join(x for x in (self.outlet, self.date, self.lang) if x)
-        title = self.title or "(no title)"
+        title = self.title or (
+            "(no title)" if self.outlet else f"(no title or outlet: cited as {self.path.name})"
+        )
         return (
             f"{self.path.name}: added as {self.doc_id} — {title} [{meta}], "
             f"{self.passages} passages"
@@ -497,9 +499,11 @@ def prepare(
         raise DocumentError(f"{path}: no such file")
     size = path.stat().st_size
     if size > settings.max_document_bytes:
+        shown, limit = _size(size), _size(settings.max_document_bytes)
+        if shown == limit:  # just over: rounded, the two would read the same
+            shown, limit = f"{size:,} bytes", f"{settings.max_document_bytes:,} bytes"
         raise DocumentError(
-            f"{name} is {_size(size)}; the limit is {_size(settings.max_document_bytes)} "
-            "per file"
+            f"{name} is {shown}; the limit is {limit} per file"
         )
     try:
         raw = path.read_bytes()
@@ -706,10 +710,10 @@ def commit(
 
 
 def _size(n: int) -> str:
-    """A byte count as people read it: 20 MB, 21.7 MB, 350 KB, 100 bytes."""
-    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
+    """A byte count as people read it: 20 MB, 21.7 MB, 1.2 GB, 350 KB, 100 bytes."""
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
         if n >= scale:
-            return f"{n / scale:.3g} {unit}"
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
     return f"{n} bytes"
 
 

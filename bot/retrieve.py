@@ -17,7 +17,12 @@ import numpy as np
 
 from . import store
 from .corpus import CATALOG_NAME, LANGS, DocInfo, corpus_hash, load_catalog, resolve_data_dir
-from .errors import CorpusError, InvalidArgumentTypeError, InvalidQueryError
+from .errors import (
+    CorpusError,
+    IndexMismatchError,
+    InvalidArgumentTypeError,
+    InvalidQueryError,
+)
 from .format import citation, match_label
 from .indexing import build_index, embed_form, pipeline_version, resolve_index_dir
 from .lexical import (
@@ -165,8 +170,6 @@ class Engine:
         self.vectors = store.vectors_array(index) if self.manifest.index_type == "flat-ip" else None
         self.encoder = load_encoder(model)
         if self.encoder.dim != self.manifest.dim:
-            from .errors import IndexMismatchError
-
             raise IndexMismatchError(
                 f"model {model_id} gives {self.encoder.dim}-d vectors, index has "
                 f"{self.manifest.dim}-d; rebuild: {hint}"
@@ -208,6 +211,13 @@ class Engine:
         t = self.tokens
         small = t is not None and t.vectors.size <= settings.late_float32_max
         self.token_vectors32 = t.vectors.astype(np.float32) if t is not None and small else None
+
+    def sources_unchanged(self) -> bool:
+        """Whether the articles and the index this engine was loaded from are as they were
+        (the catalog and glossary may have changed)."""
+        then = dict(self.stamp)
+        paths = [*(d.path for d in self.docs.values()), self.index_dir / store.MANIFEST]
+        return all(then.get(str(p)) is not None and then.get(str(p)) == _stat(p) for p in paths)
 
     def _vector_chunks(self, size: int = 65_536) -> Iterator[tuple[int, np.ndarray]]:
         """The passages' vectors as (first row, block), without holding a large index's all."""
@@ -314,10 +324,14 @@ class Engine:
         # the topic question shares the forward pass (a batch of two: about 8 ms instead of 13)
         as_seen = embed_form(query, s)
         texts = [as_seen] if rest is None else [as_seen, rest]
-        q_tokens = None
+        # the people it names (by name or by role): their words get the speaker prior below
+        named = people_named(folded, self.people) + self.expander.people_by_role(folded)
+        q_tokens = rest_tokens = None
         if self.tokens is not None and s.w_late:
             vecs, toks = self.encoder.encode_queries_with_tokens(texts)
             q_tokens = toks[0]
+            if rest is not None and named and s.late_topic_share:
+                rest_tokens = toks[1]
         else:
             vecs = self.encoder.encode_queries(texts)
         q, q_rest = vecs[0], (vecs[1] if rest is not None else None)
@@ -359,10 +373,19 @@ class Engine:
             allowed = np.flatnonzero(mask)
             tie = 1e-9 * ranking[allowed]
             cands = allowed[np.argsort(-(fused[allowed] + tie), kind="stable")]
-            late = self.late_scores(q_tokens, np.sort(cands[: s.late_depth]))
-            for family in np.unique(self.families):
-                scored = ~np.isnan(late) & (self.families == family)
-                _add_rrf(fused, late, scored, s.w_late, s.rrf_k)
+            picked = np.sort(cands[: s.late_depth])
+            # a question naming a person: the name's word pieces match every passage by or
+            # about that person (the speaker prior already favours their words), so part of
+            # the weight goes to the question without the name, what it asks about
+            share = s.late_topic_share if rest_tokens is not None else 0.0
+            parts = [(q_tokens, 1.0 - share)]
+            if rest_tokens is not None:
+                parts.append((rest_tokens, share))
+            for tokens, part in parts:
+                late = self.late_scores(tokens, picked)
+                for family in np.unique(self.families):
+                    scored = ~np.isnan(late) & (self.families == family)
+                    _add_rrf(fused, late, scored, s.w_late * part, s.rrf_k)
             if timings is not None:
                 timings["late"] = time.perf_counter() - t3
         # after choosing the late-interaction candidates, which it would only crowd
@@ -374,7 +397,6 @@ class Engine:
         # before reports about him
         kind = asks_for(folded) if s.w_answer_kind else None
         if kind != "date":
-            named = people_named(folded, self.people) + self.expander.people_by_role(folded)
             for person in dict.fromkeys(named):
                 fused += s.w_speaker * (self.speakers == person)
         if s.w_reason and asks_reason(folded):
@@ -615,7 +637,8 @@ class Engine:
                 return canonical
         raise InvalidQueryError(
             f"no passage is attributed to the speaker {name!r}; the speakers are: "
-            f"{', '.join(known) or 'none'} (any spelling in the glossary, data/glossary.json)"
+            f"{', '.join(known) or 'none'} (any spelling in the glossary, "
+            f"{self.data_dir / GLOSSARY_NAME})"
         )
 
     # -- hits ------------------------------------------------------------------------------
@@ -672,15 +695,15 @@ def files_stamp(data_dir: Path, index_dir: Path) -> tuple[tuple[str, Any], ...]:
         paths += [d.path for d in load_catalog(data_dir)]
     except CorpusError:
         pass  # the catalog's own entry above changes when it is mended
-    out: list[tuple[str, Any]] = []
-    for path in paths:
-        try:
-            st = path.stat()
-        except OSError:
-            out.append((str(path), None))
-        else:
-            out.append((str(path), (st.st_mtime_ns, st.st_size, st.st_ino)))
-    return tuple(out)
+    return tuple((str(path), _stat(path)) for path in paths)
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def get_engine(
@@ -696,18 +719,31 @@ def get_engine(
     key = (str(data.resolve()), str(index.resolve()), model)
     with _LOCK:
         engine = _ENGINES.get(key)
-        if engine is not None:
-            now = time.monotonic()
-            if now - engine.checked_at >= engine.settings.reload_check_seconds:
-                engine.checked_at = now
-                if files_stamp(data, index) != engine.stamp:
-                    log.info("the corpus or index changed on disk: loading it again")
-                    del _ENGINES[key]
-                    engine = None
         if engine is None:
-            engine = Engine(data_dir, index_dir, model)
-            _ENGINES[key] = engine
-        return engine
+            engine = _ENGINES[key] = Engine(data_dir, index_dir, model)
+            return engine
+        now = time.monotonic()
+        if now - engine.checked_at < engine.settings.reload_check_seconds:
+            return engine
+        engine.checked_at = now
+        stamp = files_stamp(data, index)
+        if stamp == engine.stamp:
+            return engine
+        try:
+            fresh = Engine(data_dir, index_dir, model)
+        except IndexMismatchError:
+            # an article being added or removed: the catalog is written first, the index
+            # rebuilt after (seconds). While every file this engine read is as it was, its
+            # answers are still exact spans of them: it keeps serving until the index is in
+            if engine.sources_unchanged():
+                log.info("the catalog changed and the index is not rebuilt yet: answering "
+                         "from the previous one")
+                return engine
+            del _ENGINES[key]
+            raise
+        log.info("the corpus or index changed on disk: loaded it again")
+        _ENGINES[key] = fresh
+        return fresh
 
 
 def reset_engines() -> None:
@@ -779,7 +815,7 @@ def _str_list(name: str, value: object) -> list[str] | None:
             )
     if not items:
         # it would allow no passage at all, and [] would read as "nothing answers"
-        raise InvalidQueryError(f"{name} is an empty list, which allows no passage; "
+        raise InvalidQueryError(f"{name} is empty, which allows no passage; "
                                 "pass None to search them all")
     return items
 

@@ -89,6 +89,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "fair": "fair match",
         "highlighted": "Highlighted: ¶{p}, characters {s}–{e} of {path}",
         "close": "Close article",
+        "stale": "The article has changed since this answer; ask the question again.",
     },
     "zh-Hans": {
         "lead": "找到 {n} 段出处，来自 {m} 篇文章",
@@ -114,6 +115,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "fair": "部分相关",
         "highlighted": "高亮：第 {p} 段，{path} 的第 {s}–{e} 个字符",
         "close": "关闭原文",
+        "stale": "原文在回答之后已有改动，请重新提问。",
     },
     "zh-Hant": {
         "lead": "找到 {n} 段出處，來自 {m} 篇文章",
@@ -139,6 +141,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "fair": "部分相關",
         "highlighted": "標示：第 {p} 段，{path} 的第 {s}–{e} 個字元",
         "close": "關閉原文",
+        "stale": "原文在回答之後已有改動，請重新提問。",
     },
 }
 
@@ -226,6 +229,13 @@ def answer(
             return Turn(echo, lang, message=message.format(n=n, limit=limit), kind="error",
                         length=len(text))
     try:
+        if doc_ids:
+            # an article removed since the page listed it: the filter keeps the ones still there
+            known = {d.doc_id for d in load_catalog(data_dir)}
+            doc_ids = [d for d in doc_ids if d in known]
+            if not doc_ids:
+                return Turn(echo, lang, message=texts(lang)["filtered_out"], kind="none",
+                            length=len(text))
         hits = retrieve(
             question,  # type: ignore[arg-type]  # retrieve checks the type itself
             k,  # type: ignore[arg-type]
@@ -463,19 +473,23 @@ def source_html(
     data_dir: str | Path | None = None,
     lang: str = "en",
     paragraph: int | None = None,
+    expect: str | None = None,
 ) -> str:
     """The cleaned article ``doc_id`` with ``[start, end)`` of its source highlighted.
 
     Only catalogued documents open, by id: anything else (a path, an unknown id) gets a
-    message and no file is read.
+    message and no file is read. With ``expect`` (the passage's text), an article whose
+    characters there are no longer that text (edited since the answer) gets a message too.
     """
     if not isinstance(doc_id, str) or not _DOC_ID.fullmatch(doc_id) or ".." in doc_id:
         return _refusal("Only the catalogued articles can be opened, by document id.")
     docs: dict[str, DocInfo] = {d.doc_id: d for d in load_catalog(data_dir)}
     if doc_id not in docs:
         return _refusal(f"There is no article {doc_id!r} in the catalog.")
-    art = article(doc_id, data_dir)
     t = texts(lang)
+    if expect is not None and docs[doc_id].read_text()[start:end] != expect:
+        return _refusal(t["stale"])
+    art = article(doc_id, data_dir)
     heading = art.label
     meta = ", ".join(x for x in (art.outlet if art.title else None, art.date) if x)
     parts = [
@@ -672,7 +686,8 @@ def upload_html(upload: Upload | None) -> str:
 # -- the app -----------------------------------------------------------------------------------
 
 CSS = """
-.gradio-container { max-width: 1280px !important; margin-left: auto !important; margin-right: auto !important; }
+.gradio-container { max-width: 1280px !important; margin-left: auto !important;
+  margin-right: auto !important; }
 .gradio-container, .qb-root {
   font-family: "IBM Plex Sans", system-ui, "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC",
     "Microsoft YaHei", sans-serif;
@@ -955,7 +970,8 @@ def build_demo(
             return _refusal("That passage is no longer in this conversation; ask again.")
         try:
             return source_html(
-                target.doc_id, target.start, target.end, where["data_dir"], lang, target.paragraph
+                target.doc_id, target.start, target.end, where["data_dir"], lang, target.paragraph,
+                expect=target.text,
             )
         except (QuoteBotError, TypeError) as exc:
             return _refusal(str(exc))

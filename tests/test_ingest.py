@@ -487,6 +487,11 @@ def test_size_limit(data: Path, tmp_path: Path):
     small = dataclasses.replace(SETTINGS, max_document_bytes=100)
     with pytest.raises(DocumentError, match="big.txt is 440 bytes; the limit is 100 bytes"):
         add_document(src, data_dir=data, update_index=False, settings=small)
+    # one byte over a limit in megabytes: the rounded sizes would read the same
+    src.write_bytes(b"Robin Li said so. " * (2**20 // 18) + b"x" * (2**20 % 18 + 1))
+    mb = dataclasses.replace(SETTINGS, max_document_bytes=2**20)
+    with pytest.raises(DocumentError, match="is 1,048,577 bytes; the limit is 1,048,576 bytes"):
+        add_document(src, data_dir=data, update_index=False, settings=mb)
 
 
 @pytest.mark.parametrize("bad", ["2024/05/01", "2024-02-30", "May 1, 2024", "24-05-01"])

@@ -645,6 +645,15 @@ def test_a_running_process_sees_the_files_change(
     for h in again:
         text = next(d for d in load_catalog(data) if d.doc_id == h.doc_id).read_text()
         assert text[h.start : h.end] == h.text
+    # an article being added: the catalog names it before the index is rebuilt (seconds);
+    # meanwhile the articles already read are unchanged, so the answers go on from them
+    catalog = json.loads((data / "catalog.json").read_text(encoding="utf-8"))
+    (data / "999_new.txt").write_text("Robin Li said the kettle sings.\n", encoding="utf-8")
+    catalog["documents"].append({"doc_id": "999_new", "file": "999_new.txt", "lang": "en"})
+    (data / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
+    time.sleep(SETTINGS.reload_check_seconds + 0.1)
+    during = retrieve(EN_Q, data_dir=data, index_dir=index)
+    assert [(h.doc_id, h.start) for h in during] == [(h.doc_id, h.start) for h in hits]
 
 
 def test_broken_index_through_retrieve_and_cli(

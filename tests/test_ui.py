@@ -325,6 +325,12 @@ def test_answer_with_filters(engine: Any, data_dir: Path, index_dir: Path) -> No
     assert (turn.kind, turn.message) == ("none", "所选文章和语言中没有任何段落，请放宽筛选条件。")
     turn = ui.answer("明天北京天气怎么样?", 3, None, ["en"], data_dir=data_dir, index_dir=index_dir)
     assert (turn.kind, turn.message) == ("none", ui.texts("zh-Hans")["none"])
+    # a filter naming an article removed since the page was loaded: the others still count
+    turn = ui.answer("文心大模型每天调用量是多少?", 3, [doc, "009_gone"], None,
+                     data_dir=data_dir, index_dir=index_dir)
+    assert turn.hits and {h.doc_id for h in turn.hits} == {doc}
+    turn = ui.answer(ZH_Q, 3, ["009_gone"], None, data_dir=data_dir, index_dir=index_dir)
+    assert (turn.kind, turn.message) == ("none", ui.texts("zh-Hans")["filtered_out"])
 
 
 @pytest.mark.parametrize(
@@ -452,6 +458,13 @@ def test_source_viewer_highlights_the_passage(
         paras = [a.get("data-para") for t, a in p.tags if a.get("class") == "qb-para"]
         assert str(hit.paragraph) in paras
         assert f"¶{hit.paragraph}" in "".join(p.text)
+        same = ui.source_html(hit.doc_id, hit.start, hit.end, data_dir, "en", hit.paragraph,
+                              expect=hit.text)
+        assert same == out
+    # the article edited since the answer: the span no longer holds the passage
+    stale = ui.source_html(hit.doc_id, hit.start + 1, hit.end + 1, data_dir, "zh-Hant",
+                           hit.paragraph, expect=hit.text)
+    assert "qb-source-error" in stale and "原文在回答之後已有改動" in stale
 
 
 def test_the_counterpart_is_not_listed_twice() -> None:
