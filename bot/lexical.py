@@ -77,11 +77,16 @@ def simplified(text: str) -> str:
     return str(_t2s().convert(text))
 
 
-def traditional(text: str) -> str:
-    """``text`` with simplified Chinese characters in their traditional form (OpenCC s2t)."""
+@lru_cache(maxsize=1)
+def _s2t() -> Any:
     from opencc import OpenCC
 
-    return str(OpenCC("s2t").convert(text))
+    return OpenCC("s2t")
+
+
+def traditional(text: str) -> str:
+    """``text`` with simplified Chinese characters in their traditional form (OpenCC s2t)."""
+    return str(_s2t().convert(text))
 
 
 def fold(text: str) -> str:

@@ -22,6 +22,7 @@ from .errors import (
     IndexMismatchError,
     InvalidArgumentTypeError,
     InvalidQueryError,
+    QuoteBotError,
 )
 from .format import citation, match_label
 from .indexing import build_index, embed_form, pipeline_version, resolve_index_dir
@@ -731,15 +732,15 @@ def get_engine(
             return engine
         try:
             fresh = Engine(data_dir, index_dir, model)
-        except IndexMismatchError:
+        except QuoteBotError as exc:
             # an article being added or removed: the catalog is written first, the index
             # rebuilt after (seconds). While every file this engine read is as it was, its
             # answers are still exact spans of them: it keeps serving until the index is in
-            if engine.sources_unchanged():
+            if isinstance(exc, IndexMismatchError) and engine.sources_unchanged():
                 log.info("the catalog changed and the index is not rebuilt yet: answering "
                          "from the previous one")
                 return engine
-            del _ENGINES[key]
+            del _ENGINES[key]  # refused as a new process would refuse it, every time
             raise
         log.info("the corpus or index changed on disk: loaded it again")
         _ENGINES[key] = fresh

@@ -229,10 +229,10 @@ def answer(
             return Turn(echo, lang, message=message.format(n=n, limit=limit), kind="error",
                         length=len(text))
     try:
+        engine = get_engine(data_dir, index_dir, model)
         if doc_ids:
             # an article removed since the page listed it: the filter keeps the ones still there
-            known = {d.doc_id for d in load_catalog(data_dir)}
-            doc_ids = [d for d in doc_ids if d in known]
+            doc_ids = [d for d in doc_ids if d in engine.docs]
             if not doc_ids:
                 return Turn(echo, lang, message=texts(lang)["filtered_out"], kind="none",
                             length=len(text))
@@ -254,12 +254,11 @@ def answer(
         said = "none"
         if doc_ids or langs:
             # filters that leave nothing at all to search say so, not "nothing answers"
-            engine = get_engine(data_dir, index_dir, model)
             allowed = engine.filter_mask(list(langs) if langs else None,
                                          list(doc_ids) if doc_ids else None)
             said = "none" if allowed.any() else "filtered_out"
         return Turn(echo, lang, message=texts(lang)[said], kind="none", length=len(text))
-    names = speaker_names(get_engine(data_dir, index_dir, model), lang) if lang != "en" else ()
+    names = speaker_names(engine, lang) if lang != "en" else ()
     return Turn(echo, lang, hits=tuple(hits), length=len(text), names=names)
 
 
