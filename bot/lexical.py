@@ -747,7 +747,32 @@ class LexicalIndex:
                 n for n in unknown
                 if _CJK_RUN.search(n) or zipf_frequency(n, "en") < max_zipf
             ]
-        return unknown
+        return unknown + self._unknown_full_names(text, folded, spelled | set(unknown))
+
+    def _unknown_full_names(self, text: str, folded: str, skip: set[str]) -> list[str]:
+        """Two capitalised words in a row that the corpus knows neither of ("Tim Cook",
+        "Jack Ma"): a person's full name even when each word alone is common English (pairs
+        with a word in ``skip``, spelled in pinyin or already an unknown name, are not)."""
+        latin = list(_LATIN_WORD.finditer(text))
+        pairs = []
+        for a, b in zip(latin, latin[1:], strict=False):
+            first, second = a.group(), b.group()
+            if (
+                text[a.end() : b.start()] == " "
+                and all(w.isalpha() and w.istitle() for w in (first, second))
+                and len(first) >= 2 and len(second) >= 2
+                and not {first.lower(), second.lower()} & _EN_STOP
+            ):
+                pairs.append((first.lower(), second.lower()))
+        if not pairs:
+            return []
+        words = [w for pair in pairs for w in pair]
+        covered = self._covered(folded, [t for w in words for t in tokenize(w, folded=True)])
+        return [
+            f"{x} {y}" for x, y in pairs
+            if not {x, y} & skip
+            and not any(t in covered for w in (x, y) for t in tokenize(w, folded=True))
+        ]
 
     def _pinyin(self, text: str) -> set[str]:
         """The question's Latin words (and adjacent pairs: "Fang Han") that spell a Chinese

@@ -242,6 +242,10 @@ def test_names_the_corpus_never_mentions(engine):
     assert names("What did Jensen Huang say about closed-source models?") == ["jensen", "huang"]
     assert names("李開復怎麼看開源大模型?") == ["李开复"]
     assert names("Kimi的用户多吗?") == ["kimi"]
+    # two capitalised words the corpus knows neither of: a full name, though each is common
+    assert names("What does Jack Ma think about large models?") == ["jack ma"]
+    assert names("What does Tim Cook think about open source?") == ["tim cook"]
+    assert names("What does Mark Zuckerberg think about open source?") == ["zuckerberg"]
     # named in some spelling: glossary alias, the other language, the dictionary, pinyin
     for question in (
         "What did Fang Han say about Nigeria?",
@@ -261,6 +265,11 @@ def test_names_the_corpus_never_mentions(engine):
         # word CC-CEDICT knows only as a common one (jieba tags 扎堆 as a place)
         "训练一个大模型要多少张卡?",
         "创业公司扎堆做大模型有意义吗?",
+        # capitalised pairs the corpus knows: a name, a title, words of a title-case question
+        "What did Wang Xiaochuan say about open source?",
+        "Who disagrees with Robin Li?",
+        "How Do Open Source Models Make Money?",
+        "What is Baidu Create?",
     ):
         assert names(question) == [], question
 
