@@ -226,8 +226,9 @@ def answer(
             limit = SETTINGS.max_query_chars
             t = texts(lang)
             message = t["too_long"] if n > limit else t["ask_empty"]
+            # (the elided echo counts as the message does)
             return Turn(echo, lang, message=message.format(n=n, limit=limit), kind="error",
-                        length=len(text))
+                        length=n)
     try:
         engine = get_engine(data_dir, index_dir, model)
         if doc_ids:

@@ -369,6 +369,8 @@ def test_input_mistakes_are_told_in_the_question_language_and_kept(
     turn = ui.answer(question, data_dir=data_dir, index_dir=index_dir)
     assert turn.kind == "error" and turn.message and said in turn.message
     assert ui.box_after(question, turn) == question  # left in the box to be shortened
+    if turn.length:  # the echo's "(N characters in all)" says the message's N
+        assert f"{turn.length} " in turn.message
     answered = ui.answer("why not open source?", data_dir=data_dir, index_dir=index_dir)
     assert ui.box_after("why not open source?", answered) is None  # the box is left alone
 
