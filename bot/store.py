@@ -171,7 +171,8 @@ def check_target(index_dir: Path) -> None:
     if foreign:
         shown = ", ".join(repr(n) for n in foreign[:5]) + (" …" if len(foreign) > 5 else "")
         raise IndexLocationError(
-            f"{index_dir} holds {len(foreign)} file(s) that are not part of an index ({shown}); "
+            f"{index_dir} holds {len(foreign)} file(s) or folder(s) that are not part of an "
+            f"index ({shown}); "
             "a build replaces the whole directory, so it refuses. Give --index a new or empty "
             "directory (the default is index/ in the repo), or move those files away"
         )

@@ -292,8 +292,10 @@ def slider_k(k: object) -> object:
     return k
 
 
-def passage_html(hit: Hit) -> str:
-    """The passage, escaped, with its direct quotations in ``<em class="qb-quote">``."""
+def passage_html(hit: Hit, names: Sequence[tuple[str, str]] = ()) -> str:
+    """The passage, escaped, with its direct quotations in ``<em class="qb-quote">`` (their
+    speaker as a tooltip, named as ``names`` say: Turn.names)."""
+    shown = dict(names)
     text = hit.text
     spans: list[tuple[int, int, str | None]] = []
     for q in sorted(hit.quotes, key=lambda q: (q.start, q.end)):
@@ -304,7 +306,7 @@ def passage_html(hit: Hit) -> str:
     out, at = [], 0
     for s, e, speaker in spans:
         out.append(esc(text[at:s]))
-        title = f' title="{esc(speaker)}"' if speaker else ""
+        title = f' title="{esc(shown.get(speaker, speaker))}"' if speaker else ""
         out.append(f'<em class="qb-quote"{title}>{esc(text[s:e])}</em>')
         at = e
     out.append(esc(text[at:]))
@@ -368,7 +370,8 @@ def card_html(
         f'<span class="qb-lang">{esc(LANG_NAMES.get(hit.lang, hit.lang))}</span>',
         _match_html(hit, t),
         "</div>",
-        f'<blockquote class="qb-text" lang="{esc(hit.lang)}">{passage_html(hit)}</blockquote>',
+        f'<blockquote class="qb-text" lang="{esc(hit.lang)}">'
+        f"{passage_html(hit, names)}</blockquote>",
     ]
     if hit.speaker:
         who = dict(names).get(hit.speaker, hit.speaker)
@@ -882,8 +885,13 @@ watch('value', () => {
     const m = mark.getBoundingClientRect(), d = doc.getBoundingClientRect();
     doc.scrollTop += m.top - d.top - (doc.clientHeight - m.height) / 2;
   }
+  // (the highlight counts too: after the viewer was closed its top can be on screen while
+  // the passage, further down, is not)
   const r = element.getBoundingClientRect();
-  if (r.top < 0 || r.top > window.innerHeight - 80) element.scrollIntoView({block: 'start'});
+  const h = mark ? mark.getBoundingClientRect() : r;
+  if (r.top < 0 || r.top > window.innerHeight - 80 || h.bottom > window.innerHeight) {
+    element.scrollIntoView({block: 'start'});
+  }
 });
 """
 

@@ -180,7 +180,7 @@ def test_an_index_folder_holding_other_files_is_left_alone(data_dir: Path, tmp_p
     (folder / "notes.txt").write_text("keep me", encoding="utf-8")
     (folder / "sub" / "a.txt").write_text("and me", encoding="utf-8")
     before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
-    with pytest.raises(IndexLocationError, match=r"2 file\(s\) that are not part of an index"):
+    with pytest.raises(IndexLocationError, match=r"2 file\(s\) or folder\(s\) that are not"):
         retrieve("why not open source?", data_dir=data_dir, index_dir=folder)
     with pytest.raises(IndexLocationError, match="not part of an index"):
         build_index(data_dir, folder)

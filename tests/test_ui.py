@@ -302,9 +302,13 @@ def test_speakers_are_named_in_the_script_of_the_question(
                            ("why not open source?", "Robin Li")):
         turn = ui.answer(question, data_dir=data_dir, index_dir=index_dir)
         assert any(h.speaker == "Robin Li" for h in turn.hits)  # Hit keeps the canonical name
-        shown = re.findall(r'class="qb-who"[^>]*>([^<]*)<', ui.turn_html(turn, 0))
+        html = ui.turn_html(turn, 0)
+        shown = re.findall(r'class="qb-who"[^>]*>([^<]*)<', html)
         assert shown and set(shown) <= {name, "方汉", "方漢", "王小川"}, (question, shown)
         assert name in shown
+        # ... and so are the tooltips of the quotations they said
+        said = re.findall(r'<em class="qb-quote" title="([^"]*)"', html)
+        assert said and set(said) <= {name, "方汉", "方漢", "王小川"}, (question, said)
 
 
 def test_answer_with_filters(engine: Any, data_dir: Path, index_dir: Path) -> None:
@@ -913,6 +917,16 @@ def test_chat_in_a_browser(
                 timeout=WAIT_MS,
             )
             page.screenshot(path=str(ARTIFACTS / "ui-phone-source.png"))
+            # closed and opened again: the page scrolls to the highlight, which the short
+            # closed viewer would otherwise leave below the screen's edge
+            page.locator("#qb-source button.qb-src-close").click()
+            page.locator("#qb-source .qb-source-empty").wait_for()
+            zh_turn.locator("button.qb-open:not(.qb-link)").nth(1).click()
+            page.locator("#qb-source mark.qb-hl").wait_for()
+            page.wait_for_timeout(800)
+            box_hl = page.locator("#qb-source mark.qb-hl").bounding_box()
+            assert box_hl is not None
+            assert 0 <= box_hl["y"] and box_hl["y"] + box_hl["height"] <= 844, box_hl
             assert dialogs == []
         finally:
             browser.close()
