@@ -592,7 +592,6 @@ class LexicalIndex:
         self._bm25.index(corpus, show_progress=False)
         self.size = len(texts)
         self._texts = texts
-        self._folded_texts: list[str] | None = None
         self.known = {t for text in known for t in tokenize(text)}
         self.bridge_weight = bridge_weight
         self.bridge = Bridge({t for doc in corpus for t in doc}) if bridge_weight else None
@@ -687,14 +686,18 @@ class LexicalIndex:
             if lang == "en" or w in chinese
         )
 
+    @cached_property
+    def folded_texts(self) -> list[str]:
+        """The passages in matching form (``fold``), made on first use (short or filtered
+        questions need them)."""
+        return [fold(t) for t in self._texts]
+
     def _uses_phrase(self, words: Sequence[str]) -> bool:
         """Whether some passage has ``words`` next to each other, in this order (folded)."""
-        if self._folded_texts is None:
-            self._folded_texts = [fold(t) for t in self._texts]
         edge = r"(?<![0-9a-z])" if _LATIN.fullmatch(words[0]) else ""
         end = r"(?![0-9a-z])" if _LATIN.fullmatch(words[-1]) else ""
         pattern = re.compile(edge + r"[\s\-]*".join(map(re.escape, words)) + end)
-        return any(pattern.search(t) for t in self._folded_texts)
+        return any(pattern.search(t) for t in self.folded_texts)
 
     def unknown_names(self, query: str, max_zipf: float) -> list[str]:
         """Names in the question that the corpus never mentions under any spelling (direct,

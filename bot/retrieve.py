@@ -204,7 +204,6 @@ class Engine:
             if self.language_axis is not None and len(self.background)
             else None
         )
-        self._folded: list[str] | None = None
         self._mention_masks: dict[str, np.ndarray] = {}
         self.token_weight = self._token_weights(self.tokens)
         # float32 copy of the token vectors when small (converting per query costs more
@@ -464,10 +463,9 @@ class Engine:
         words; computed on first use (only filtered searches need it)."""
         got = self._mention_masks.get(name)
         if got is None:
-            if self._folded is None:
-                self._folded = [fold(r["text"]) for r in self.rows]
             pattern = next(p for n, p in self.expander.names if n == name)
-            got = np.array([bool(pattern.search(t)) for t in self._folded], dtype=bool)
+            got = np.array([bool(pattern.search(t)) for t in self.lexical.folded_texts],
+                           dtype=bool)
             got |= self.speakers == name
             self._mention_masks[name] = got
         return got
