@@ -15,9 +15,12 @@ import logging
 import math
 import re
 import socket
+import threading
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +93,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "highlighted": "Highlighted: ¶{p}, characters {s}–{e} of {path}",
         "close": "Close article",
         "stale": "The article has changed since this answer; ask the question again.",
+        "gone": "That passage is no longer in this conversation; ask the question again.",
     },
     "zh-Hans": {
         "lead": "找到 {n} 段出处，来自 {m} 篇文章",
@@ -116,6 +120,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "highlighted": "高亮：第 {p} 段，{path} 的第 {s}–{e} 个字符",
         "close": "关闭原文",
         "stale": "原文在回答之后已有改动，请重新提问。",
+        "gone": "这段出处已不在当前对话中，请重新提问。",
     },
     "zh-Hant": {
         "lead": "找到 {n} 段出處，來自 {m} 篇文章",
@@ -142,6 +147,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "highlighted": "標示：第 {p} 段，{path} 的第 {s}–{e} 個字元",
         "close": "關閉原文",
         "stale": "原文在回答之後已有改動，請重新提問。",
+        "gone": "這段出處已不在當前對話中，請重新提問。",
     },
 }
 
@@ -162,6 +168,14 @@ def esc(text: object) -> str:
     s = text if isinstance(text, str) else ("" if text is None else str(text))
     s = s.encode("utf-8", "replace").decode("utf-8")
     return html.escape(_CONTROL.sub("", s), quote=True)
+
+
+def is_blank(question: object) -> bool:
+    """Whether a question holds nothing to ask: only whitespace, control characters, lone
+    surrogates or invisible format characters (a zero-width space), as ``clean_query`` sees it."""
+    if not isinstance(question, str):
+        return True
+    return all(c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in question)
 
 
 def question_lang(question: object) -> str:
@@ -349,11 +363,11 @@ def _cite_html(citation: str, t: dict[str, str], date: str | None = None) -> str
 
 
 def _open_button(
-    turn: int, card: int, which: str, label: str, cls: str = "", icon: str = ""
+    turn: int, card: int, which: str, label: str, cls: str = "", icon: str = "", lang: str = "en"
 ) -> str:
     return (
         f'<button type="button" class="qb-open{cls}" data-turn="{turn}" data-card="{card}" '
-        f'data-which="{esc(which)}">{icon}{esc(label)}</button>'
+        f'data-which="{esc(which)}" data-lang="{esc(lang)}">{icon}{esc(label)}</button>'
     )
 
 
@@ -390,7 +404,7 @@ def card_html(
     if also:
         items = "".join(
             f'<li><span lang="{esc(r.lang)}">{esc(r.citation)}</span> '
-            f"{_open_button(turn, n, f'also:{i}', t['show'], ' qb-link')}</li>"
+            f"{_open_button(turn, n, f'also:{i}', t['show'], ' qb-link', lang=lang)}</li>"
             for i, r in also
         )
         parts.append(
@@ -405,10 +419,11 @@ def card_html(
             f'<details class="qb-parallel" open><summary>{esc(label)}</summary>'
             f'<blockquote class="qb-text" lang="{esc(p.lang)}">{esc(p.text)}</blockquote>'
             f'<div class="qb-parallel-cite"><span lang="{esc(p.lang)}">{esc(p.citation)}</span> '
-            f"{_open_button(turn, n, 'parallel', t['show'], ' qb-link')}</div></details>"
+            f"{_open_button(turn, n, 'parallel', t['show'], ' qb-link', lang=lang)}</div></details>"
         )
     parts.append(
-        f'<div class="qb-actions">{_open_button(turn, n, "hit", t["open"], icon=_ICON_DOC)}</div>'
+        '<div class="qb-actions">'
+        f'{_open_button(turn, n, "hit", t["open"], icon=_ICON_DOC, lang=lang)}</div>'
         "</li>"
     )
     return "".join(parts)
@@ -465,8 +480,13 @@ SOURCE_PLACEHOLDER = (
 )
 
 
-def _refusal(message: str) -> str:
-    return f'<div class="qb-source-error" role="alert">{esc(message)}</div>'
+def _refusal(message: str, lang: str = "en") -> str:
+    close = texts(lang)["close"]
+    return (
+        f'<div class="qb-source-error" role="alert" lang="{esc(lang)}">'
+        f'<button type="button" class="qb-src-close" aria-label="{esc(close)}" '
+        f'title="{esc(close)}">×</button>{esc(message)}</div>'
+    )
 
 
 def source_html(
@@ -491,7 +511,7 @@ def source_html(
         return _refusal(f"There is no article {doc_id!r} in the catalog.")
     t = texts(lang)
     if expect is not None and docs[doc_id].read_text()[start:end] != expect:
-        return _refusal(t["stale"])
+        return _refusal(t["stale"], lang)
     art = article(doc_id, data_dir)
     heading = art.label
     meta = ", ".join(x for x in (art.outlet if art.title else None, art.date) if x)
@@ -835,8 +855,11 @@ element.addEventListener('click', (ev) => {
       navigator.clipboard.writeText(text).then(done, fallback);
     } else { fallback(); }
   } else if (btn.classList.contains('qb-open')) {
+    // remembered so that closing the article brings the reader back to this button
+    window.qbOpener = {turn: btn.dataset.turn, card: btn.dataset.card,
+                       which: btn.dataset.which || 'hit'};
     trigger('click', {turn: Number(btn.dataset.turn), card: Number(btn.dataset.card),
-                      which: btn.dataset.which || 'hit'});
+                      which: btn.dataset.which || 'hit', lang: btn.dataset.lang || 'en'});
   }
 });
 // a new answer: scroll the conversation (not the page) to the start of the last turn
@@ -863,6 +886,16 @@ SEND_JS = """
 }
 """
 
+# The passages control as slider_k reads it: a whole number from 1 to UI_MAX_K (run in the
+# page; a value in range comes back as it is, so the change settles at once)
+CLAMP_K_JS = f"""
+(k) => {{
+  const n = Number(k);
+  if (k === null || k === '' || !Number.isFinite(n)) return k;  // being typed: left alone
+  return Math.min(Math.max(Math.floor(n + 0.5), 1), {UI_MAX_K});
+}}
+"""
+
 # Gradio scopes the rules of `css` inside media queries to its content area; the page margins
 # lie outside it, so this one goes into <head> as it is.
 HEAD = """<style>
@@ -874,11 +907,28 @@ HEAD = """<style>
 SOURCE_JS = """
 element.addEventListener('click', (ev) => {
   const btn = ev.target.closest('button.qb-src-close');
-  if (btn && element.contains(btn)) trigger('click', {close: true});
+  if (btn && element.contains(btn)) {
+    element.dataset.closing = '1';
+    trigger('click', {close: true});
+  }
 });
 // an article opened: centre the highlight in the article's scroll box, and bring the viewer
 // on screen when it is out of sight (on a phone it sits below the conversation)
 watch('value', () => {
+  if (element.dataset.closing) {
+    // closed: focus (and on a phone, scroll back to) the button that opened the article
+    delete element.dataset.closing;
+    const o = window.qbOpener;
+    const back = o && document.querySelector(
+      `#qb-chat button.qb-open[data-turn="${o.turn}"][data-card="${o.card}"]` +
+      `[data-which="${CSS.escape(o.which)}"]`);
+    if (back) {
+      back.focus({preventScroll: true});
+      const b = back.getBoundingClientRect();
+      if (b.top < 0 || b.bottom > window.innerHeight) back.scrollIntoView({block: 'center'});
+    }
+    return;
+  }
   const mark = element.querySelector('mark.qb-hl');
   const doc = element.querySelector('.qb-doc');
   if (mark && doc) {
@@ -909,6 +959,11 @@ def _theme() -> Any:
             "sans-serif",
         ],
         font_mono=[gr.themes.LocalFont("IBM Plex Mono"), "ui-monospace", "monospace"],
+    ).set(
+        # the default (neutral 400, #bbbbc2) is 1.9:1 on white, too faint for the article's
+        # date line and paragraph numbers; neutral 500 is 4.8:1 (WCAG AA asks 4.5)
+        body_text_color_subdued="*neutral_500",
+        body_text_color_subdued_dark="*neutral_400",
     )
 
 
@@ -932,6 +987,60 @@ def _shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:—-") + "…"
 
 
+class Conversations:
+    """Each browser session's conversation as the server last left it (the ``size`` most
+    recent sessions), and one lock per session.
+
+    Gradio gives each event the session's turns as they were when it started. Two questions
+    sent close together (a chip clicked while an answer is on its way) would each add their
+    turn to the same history, and whichever answer came back last would drop the other. A
+    session's questions are answered one at a time here, each added to the latest history.
+    Other sessions are not held up.
+    """
+
+    def __init__(self, size: int = 256):
+        self._size = size
+        self._turns: OrderedDict[str, list[Turn]] = OrderedDict()
+        self._locks: OrderedDict[str, threading.Lock] = OrderedDict()
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def session(self, key: str | None) -> Iterator[None]:
+        """Hold ``key``'s lock (no lock for a request without a session)."""
+        if not key:
+            yield
+            return
+        with self._guard:
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = self._locks[key] = threading.Lock()
+            self._locks.move_to_end(key)
+            while len(self._locks) > self._size:
+                self._locks.popitem(last=False)
+        with lock:
+            yield
+
+    def latest(self, key: str | None, seen: list[Turn]) -> list[Turn]:
+        """The session's latest turns (``seen``, the event's own copy, for a session not kept)."""
+        with self._guard:
+            return list(self._turns.get(key, seen)) if key else list(seen)
+
+    def store(self, key: str | None, turns: list[Turn]) -> None:
+        """Remember ``turns`` as the session's conversation."""
+        if not key:
+            return
+        with self._guard:
+            self._turns[key] = turns
+            self._turns.move_to_end(key)
+            while len(self._turns) > self._size:
+                self._turns.popitem(last=False)
+
+
+def _session(request: Any) -> str | None:
+    key = getattr(request, "session_hash", None)
+    return key if isinstance(key, str) and key else None
+
+
 def build_demo(
     data_dir: str | Path | None = None,
     index_dir: str | Path | None = None,
@@ -941,6 +1050,7 @@ def build_demo(
     """The Gradio app (not launched; see ``launch``). ``allow_upload`` shows the control that
     adds an article to the catalog and the index (``upload_is_safe`` says when by default)."""
     where: dict[str, Any] = {"data_dir": data_dir, "index_dir": index_dir, "model": model}
+    conversations = Conversations()
 
     def on_ask(
         question: str | None,
@@ -948,9 +1058,22 @@ def build_demo(
         doc_ids: list[str] | None,
         langs: list[str] | None,
         k: float | None,
+        request: gr.Request,
     ) -> tuple[Any, list[Turn], Any]:
-        history = list(turns or [])
-        if not (question or "").strip():
+        key = _session(request)
+        with conversations.session(key):
+            return ask_in_turn(key, question, list(turns or []), doc_ids, langs, k)
+
+    def ask_in_turn(
+        key: str | None,
+        question: str | None,
+        seen: list[Turn],
+        doc_ids: list[str] | None,
+        langs: list[str] | None,
+        k: float | None,
+    ) -> tuple[Any, list[Turn], Any]:
+        history = conversations.latest(key, seen)
+        if is_blank(question):
             # nothing typed (or a second click after the box was cleared by the first):
             # a note, not a turn, so the conversation holds only questions that were asked
             lang = history[-1].lang if history else "en"
@@ -964,6 +1087,7 @@ def build_demo(
             f"{len(turn.hits)} passages" if turn.hits else turn.kind,
         )
         history = [*history, turn][-MAX_TURNS:]
+        conversations.store(key, history)
         after = box_after(question, turn)
         return chat_html(history), history, gr.update() if after is None else after
 
@@ -973,24 +1097,31 @@ def build_demo(
         history = turns or []
         target = pick(history, data.get("turn"), data.get("card"), data.get("which"))
         ti = _as_int(data.get("turn"))
-        lang = history[ti].lang if target is not None and ti is not None else "en"
+        if target is not None and ti is not None:
+            lang = history[ti].lang
+        else:  # (the server restarted since the page was drawn, say): the card's language
+            given = data.get("lang")
+            lang = given if isinstance(given, str) and given in _TEXT else "en"
         if target is None:
-            return _refusal("That passage is no longer in this conversation; ask again.")
+            return _refusal(texts(lang)["gone"], lang)
         try:
             return source_html(
                 target.doc_id, target.start, target.end, where["data_dir"], lang, target.paragraph,
                 expect=target.text,
             )
         except (QuoteBotError, TypeError) as exc:
-            return _refusal(str(exc))
+            return _refusal(str(exc), lang)
         except Exception:
             log.exception("cannot show %s", target.doc_id)
-            return _refusal(texts(lang)["error"])
+            return _refusal(texts(lang)["error"], lang)
 
     def on_close() -> str:
         return SOURCE_PLACEHOLDER
 
-    def on_clear() -> tuple[str, list[Turn], str, str]:
+    def on_clear(request: gr.Request) -> tuple[str, list[Turn], str, str]:
+        key = _session(request)
+        with conversations.session(key):
+            conversations.store(key, [])
         return chat_html([]), [], SOURCE_PLACEHOLDER, ""
 
     def on_upload(
@@ -1123,6 +1254,8 @@ def build_demo(
         ask_btn.click(on_ask, ask_inputs, ask_outputs, js=SEND_JS, **ui_events)
         for btn in example_btns:
             btn.click(on_ask, [btn, turns, docs, langs, k_slider], ask_outputs, **ui_events)
+        # the slider's number box takes any number: it shows what the search will use
+        k_slider.change(None, [k_slider], [k_slider], js=CLAMP_K_JS, **ui_events)
         chat.click(on_open, [turns], [source], **ui_events)
         source.click(on_close, None, [source], **ui_events)  # the viewer's × button
         clear.click(on_clear, None, [chat, turns, source, box], **ui_events)

@@ -385,6 +385,47 @@ def test_the_passages_box_takes_any_number() -> None:
     assert ui.slider_k("five") == "five"  # left for retrieve to refuse, with its message
 
 
+def test_invisible_characters_only_are_an_empty_question() -> None:
+    for blank in ("", "   ", "\u200b", "\u00a0\u3000\u200b", "\ufeff\n\t", "\x00\x1b", None):
+        assert ui.is_blank(blank), repr(blank)
+    for asked in ("a", "\u200b百度", " ? "):
+        assert not ui.is_blank(asked), repr(asked)
+
+
+def test_one_sessions_questions_are_answered_one_at_a_time() -> None:
+    """Two questions of one session answered at once both stay in its conversation; another
+    session is not held up meanwhile."""
+    conversations = ui.Conversations(size=4)
+    started = threading.Barrier(2)
+
+    def ask(key: str, text: str, pause: float) -> None:
+        started.wait()
+        with conversations.session(key):
+            history = conversations.latest(key, [])
+            time.sleep(pause)  # the search
+            conversations.store(key, [*history, ui.Turn(text, "en")])
+
+    threads = [threading.Thread(target=ask, args=("s1", q, 0.3)) for q in ("one", "two")]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(t.question for t in conversations.latest("s1", [])) == ["one", "two"]
+    # a session the server no longer keeps falls back to the event's own turns
+    for key in ("a", "b", "c", "d"):
+        with conversations.session(key):
+            conversations.store(key, [])
+    mine = [ui.Turn("kept by the page", "en")]
+    assert conversations.latest("s1", mine) == mine
+    assert conversations.latest(None, mine) == mine
+
+
+def test_viewer_messages_can_be_closed_and_speak_the_question_language() -> None:
+    gone = ui._refusal(ui.texts("zh-Hant")["gone"], "zh-Hant")
+    assert "這段出處已不在當前對話中" in gone and 'lang="zh-Hant"' in gone
+    assert 'class="qb-src-close"' in gone and 'aria-label="關閉原文"' in gone
+
+
 def test_unexpected_errors_are_logged_not_shown(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -891,8 +932,39 @@ def test_chat_in_a_browser(
             )
             page.wait_for_timeout(500)
             assert box.input_value() == "next question"
+            # a question sent and an example clicked while it is being answered: both turns
+            # stay (each event starts from the turns of its own start; the later answer used
+            # to replace the conversation without the earlier one)
+            box.fill(EN_Q)
+            box.press("Enter")
+            page.wait_for_timeout(300)
+            page.get_by_role("button", name="百度为什么不开源?").click()
+            page.wait_for_function(
+                "document.querySelectorAll('#qb-chat .qb-turn').length === 9", timeout=WAIT_MS
+            )
+            page.wait_for_timeout(1000)
+            asked = page.locator("#qb-chat .qb-qtext").all_inner_texts()
+            assert sorted(asked[7:]) == sorted([EN_Q, "百度为什么不开源?"]), asked
+            assert page.locator("#qb-chat .qb-turn").count() == 9
             monkeypatch.setattr(ui, "retrieve", real)
+            # nothing but invisible characters is an empty question: a note, no turn
+            box.fill("\u200b\u00a0\u3000\u200b")
+            box.press("Enter")
+            page.wait_for_timeout(1500)
+            assert page.locator("#qb-chat .qb-turn").count() == 9
             box.fill("")
+            # the passages box shows what the search uses: 25 becomes the slider's 20
+            page.get_by_text("Filters / 筛选").click()
+            k_box = page.locator("#qb-k input[type=number]")
+            k_box.fill("25")
+            k_box.press("Tab")
+            page.wait_for_function(
+                f"document.querySelector('#qb-k input[type=number]').value === '{ui.UI_MAX_K}'",
+                timeout=WAIT_MS,
+            )
+            k_box.fill("5")
+            k_box.press("Tab")
+            page.get_by_text("Filters / 筛选").click()
 
             # phone width: nothing wider than the screen, the passage text still legible
             page.set_viewport_size({"width": 390, "height": 844})
@@ -917,10 +989,20 @@ def test_chat_in_a_browser(
                 timeout=WAIT_MS,
             )
             page.screenshot(path=str(ARTIFACTS / "ui-phone-source.png"))
-            # closed and opened again: the page scrolls to the highlight, which the short
-            # closed viewer would otherwise leave below the screen's edge
+            # closed: the reader is back at the button that opened it (on screen, focused)
             page.locator("#qb-source button.qb-src-close").click()
             page.locator("#qb-source .qb-source-empty").wait_for()
+            page.wait_for_function(
+                """() => {
+                  const b = document.activeElement;
+                  if (!b || !b.matches('#qb-chat button.qb-open')) return false;
+                  const r = b.getBoundingClientRect();
+                  return b.dataset.turn === '1' && r.top >= 0 && r.bottom <= window.innerHeight;
+                }""",
+                timeout=WAIT_MS,
+            )
+            # ... and opened again: the page scrolls to the highlight, which the short
+            # closed viewer would otherwise leave below the screen's edge
             zh_turn.locator("button.qb-open:not(.qb-link)").nth(1).click()
             page.locator("#qb-source mark.qb-hl").wait_for()
             page.wait_for_timeout(800)
