@@ -30,6 +30,14 @@ FOOTER = re.compile(
     re.IGNORECASE,
 )
 
+# A teaser for another article inside this one ("Read more: Baidu's ERNIE turns two"): that
+# line goes, the article goes on (FOOTER ends it only where no paragraph follows the teaser)
+TEASER = re.compile(
+    r"^\s*(?:Read (?:more|also)|See also|Related|相关阅读|相關閱讀|延伸阅读|延伸閱讀|推荐阅读|"
+    r"推薦閱讀)\s*[:：]\s*\S",
+    re.IGNORECASE,
+)
+
 # Metadata lines anywhere in the body: bylines, credits, sources, counters.
 META = re.compile(
     r"^\s*(?:"
@@ -37,6 +45,7 @@ META = re.compile(
     r"责任编辑|責任編輯|发布时间|發佈時間|發布時間|更新于|更新於|摄影|攝影|转载$|轉載$|"
     r"作者\s*[|｜:：]|Author\s*[|｜:]|\**\s*Author\s*\|?|By\s+[A-Z][a-z]+|Photo(?:graph)?\s*:|Source\s*:|"
     r"Number of words in this article|reading time|coverImg$|placeholder$|quote$|"
+    r"Advertisement$|广告$|廣告$|"
     r"\d+\s*(?:天前|小时前|小時前|分钟前|分鐘前|days? ago|hours? ago)"
     r")",
     re.IGNORECASE,
@@ -122,10 +131,21 @@ def clean_blocks(text: str) -> list[Block]:
     if first_prose > 0 and not is_meta(head.text) and not FOOTER.match(head.text):
         blocks.append(Block(head.text, head.start, head.end, "title"))
     body = lines[first_prose:]
-    end = next((i for i, ln in enumerate(body) if i > 0 and FOOTER.match(ln.text)), len(body))
+
+    def teaser(i: int) -> bool:
+        # one line in the flow of the article: the next line (past metadata) is a paragraph
+        if not TEASER.match(body[i].text):
+            return False
+        nxt = next((ln.text for ln in body[i + 1 :] if not is_meta(ln.text)), "")
+        return is_prose(nxt) and not FOOTER.match(nxt)
+
+    end = next(
+        (i for i, ln in enumerate(body) if i > 0 and FOOTER.match(ln.text) and not teaser(i)),
+        len(body),
+    )
     body = body[:end]
 
-    keep = [not is_meta(ln.text) for ln in body]
+    keep = [not is_meta(ln.text) and not teaser(i) for i, ln in enumerate(body)]
     short = [k and not is_prose(ln.text) for k, ln in zip(keep, body, strict=True)]
     # runs of short lines (or short lines broken only by numbers) are lists, not headings
     i = 0

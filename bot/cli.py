@@ -123,6 +123,23 @@ def _interactive(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
 
 
+def _check_index_for_data(args: argparse.Namespace) -> None:
+    """Another corpus (``--data``) with the default index: refused. ``index/`` is ``data/``'s;
+    building, adding or removing would replace it with the other corpus's index, and asking
+    would build one there or be refused for a corpus that does not match."""
+    from .errors import IndexLocationError
+    from .settings import SETTINGS
+
+    data = getattr(args, "data", None)
+    if "index" not in vars(args) or args.index is not None or data is None:
+        return
+    if Path(data).resolve() != SETTINGS.data_dir.resolve():
+        raise IndexLocationError(
+            f"--data {data} is another corpus than {SETTINGS.data_dir}, whose index is "
+            f"{SETTINGS.index_dir}: give it an index folder of its own with --index DIR"
+        )
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
     args = parser().parse_args(argv)
@@ -133,6 +150,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler]
     )
+    _check_index_for_data(args)
     if args.cmd == "build":
         from .indexing import build_index
 

@@ -142,3 +142,22 @@ def test_document_passages_numbers_from_first_pid():
     doc = load_catalog()[0]
     ps = document_passages(doc, doc.read_text(), first_pid=100)
     assert ps[0].pid == 100 and ps[-1].pid == 100 + len(ps) - 1
+
+
+def test_a_teaser_for_another_article_does_not_end_this_one():
+    """"Read more: …" between two paragraphs is one line to drop, not the start of the
+    footer (the paragraph after it used to be lost); "Advertisement" is no heading."""
+    text = (
+        "Baidu is pushing agents hard, and investors are watching the plan closely this year.\n"
+        "Read more: Baidu ERNIE turns two\n"
+        "Advertisement\n"
+        "Finch said she would wait for quarterly results before changing her position on it.\n"
+        "相关阅读：百度文心一言两周年\n"
+        "她还表示，在看到季度业绩之前不会改变对这家公司的判断，这一点已经和团队沟通过。\n"
+        "Related articles\n"
+        "Another story about chips and money, told at length here, is not part of this one.\n"
+    )
+    blocks = clean_blocks(text)
+    assert [b.kind for b in blocks] == ["para", "para", "para"]
+    assert [b.text[:5] for b in blocks] == ["Baidu", "Finch", "她还表示，"]
+    assert all(text[b.start : b.end] == b.text for b in blocks)

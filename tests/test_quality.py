@@ -530,6 +530,24 @@ def test_same_remark_links_against_hand_labels(engine):
     }, repeats
 
 
+def test_a_short_headline_is_not_the_same_remark_as_a_long_passage():
+    """A ten-character headline shares half its bigrams with any passage on its subject;
+    that makes no report of one remark (it hid those passages behind the headline)."""
+    from bot.align import find_links
+
+    headline = "開源大模型的春天來了嗎?"
+    body = ("李彦宏认为,开源大模型的价值在教学科研这些领域,真正在商业领域,开源模型是没有优势的,"
+            "大模型的春天来了,但是开源模型的成本更高。")
+    rows = [
+        {"doc_id": "a", "lang": "zh-Hant", "text": headline},
+        {"doc_id": "b", "lang": "zh-Hans", "text": body},
+        {"doc_id": "c", "lang": "zh-Hans", "text": body.replace("李彦宏认为", "他还说")},
+    ]
+    vectors = np.eye(3, 4, dtype=np.float32)
+    same, _ = find_links(rows, vectors)
+    assert {frozenset(p[:2]) for p in same} == {frozenset({1, 2})}
+
+
 def test_speaker_words_come_first_and_filter(data_dir: Path, index_dir: Path):
     hits = retrieve("What did Fang Han say about inference costs?", 5,
                     data_dir=data_dir, index_dir=index_dir)

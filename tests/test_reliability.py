@@ -280,6 +280,10 @@ CLI_BAD = [
     # a folder of other things (here, pytest's, holding this test's own folder) is no index
     (["ask", "why", "--index", "{tmp}/.."], "not part of an index"),
     (["build", "--index", "{tmp}/.."], "not part of an index"),
+    # another corpus with the default index: index/ would be replaced by the other's
+    (["build", "--data", "{tmp}/other"], "an index folder of its own"),
+    (["add", "{tmp}/notes.txt", "--data", "{tmp}/other"], "an index folder of its own"),
+    (["remove", "some_id", "--data", "{tmp}/other"], "an index folder of its own"),
 ]
 
 
