@@ -915,9 +915,10 @@ element.addEventListener('click', (ev) => {
 // an article opened: centre the highlight in the article's scroll box, and bring the viewer
 // on screen when it is out of sight (on a phone it sits below the conversation)
 watch('value', () => {
-  if (element.dataset.closing) {
+  const closing = element.dataset.closing;
+  delete element.dataset.closing;
+  if (closing && !element.querySelector('.qb-source, .qb-source-error')) {
     // closed: focus (and on a phone, scroll back to) the button that opened the article
-    delete element.dataset.closing;
     const o = window.qbOpener;
     const back = o && document.querySelector(
       `#qb-chat button.qb-open[data-turn="${o.turn}"][data-card="${o.card}"]` +
