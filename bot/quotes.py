@@ -119,8 +119,18 @@ _EN_NAME = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?: [A-Z][a-z]+(?:-[A-Z][a-z]+)?){1,2}"
 _EN_SAID_BY = re.compile(
     rf"(?<![A-Za-z])({_EN_NAME}),?\s+(?:also\s+)?(?:{_EN_VERBS})\b"
     rf"|\b(?:said|says|added|told|noted|explained|wrote)\s+({_EN_NAME})(?![A-Za-z])"
+    # "Angela Novak, a venture investor, said"
+    rf"|(?<![A-Za-z])({_EN_NAME}),\s+(?:a|an|the)\s[^,.\n]{{1,60}},\s+(?:also\s+)?"
+    rf"(?:{_EN_VERBS})\b"
 )
-# words this common are not part of a name ("Then Maria Delgado said", "First Financial")
+# one capitalised word with a speech verb: a surname ("Wang said", "said Li") or a pronoun
+_EN_ONE_WORD_SAID = re.compile(
+    rf"(?<![A-Za-z])([A-Z][a-z]+),?\s+(?:also\s+)?(?:{_EN_VERBS})\b"
+    rf"|\b(?:said|says|added|told|noted|explained|wrote)\s+([A-Z][a-z]+)(?![A-Za-z])"
+)
+# words this common open a sentence rather than a name ("Then Maria Delgado said", "First
+# Financial"); a first name may be commoner than a surname ("David" 5.1, "Kim" 4.6)
+_NAME_OPENER_MIN_ZIPF = 5.5
 _NAME_WORD_MAX_ZIPF = 5.0
 # nor are titles before one ("Spokesperson Lena Ortiz said")
 _EN_TITLES = frozenset(
@@ -145,15 +155,13 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
     taken = {a for p in known for a in p.aliases}
     found: dict[str, Person] = {}
     for m in _EN_SAID_BY.finditer(text):
-        words = (m.group(1) or m.group(2)).split()
+        words = next(g for g in m.groups() if g).split()
         while words and (
             words[0].lower() in _EN_TITLES
-            or zipf_frequency(words[0].lower(), "en") >= _NAME_WORD_MAX_ZIPF
+            or zipf_frequency(words[0].lower(), "en") >= _NAME_OPENER_MIN_ZIPF
         ):
             words = words[1:]  # a title, or a capitalised sentence opener ("Then")
-        if len(words) < 2 or any(
-            zipf_frequency(w.lower(), "en") >= _NAME_WORD_MAX_ZIPF for w in words
-        ):
+        if len(words) < 2 or zipf_frequency(words[-1].lower(), "en") >= _NAME_WORD_MAX_ZIPF:
             continue
         name = " ".join(words)
         folded = fold(name)
@@ -289,6 +297,57 @@ class Context:
     open_quote: bool = False
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _known_name(name: str, people: list[Person]) -> bool:
+    folded = fold(name)
+    return any(
+        folded == a or folded == p.surname or (len(a) > 2 and a in folded)
+        for p in people for a in p.aliases
+    )
+
+
+def _speaks_unknown(text: str, people: list[Person]) -> bool:
+    """Whether the text attributes speech to someone none of ``people`` is: a name the
+    article's reading did not resolve ("said David Kim", "Wang said", 钱七表示). Their words
+    are not those of the person quoted or named before."""
+    from wordfreq import zipf_frequency
+
+    for pattern in (_EN_SAID_BY, _EN_ONE_WORD_SAID):
+        for m in pattern.finditer(text):
+            words = next(g for g in m.groups() if g).split()
+            # "He said", "It added", "Then Li said": not a name (or not all of one)
+            while words and zipf_frequency(words[0].lower(), "en") >= _NAME_OPENER_MIN_ZIPF:
+                words = words[1:]
+            if words and not _known_name(" ".join(words), people):
+                return True
+    return _unknown_chinese_name(text, people, speaking=True)
+
+
+def _unknown_chinese_name(text: str, people: list[Person], speaking: bool) -> bool:
+    """Whether the text names (``speaking``: as saying something) a person jieba tags as a
+    name and ``people`` does not know."""
+    if not _CJK.search(text):
+        return False
+    from .lexical import is_common_word, pos_tagged
+
+    verbs = re.compile(rf"[^。！？!?，,；;\n]{{0,{_VERB_GAP}}}?(?:{_ZH_VERBS})")
+    folded = fold(text)
+    pos = 0
+    for word, flag in pos_tagged(folded):
+        end = pos + len(word)
+        if (
+            flag == "nr" and len(word) > 1 and not is_common_word(word)
+            and not _known_name(word, people)
+            and not any(word in a for p in people for a in p.aliases if not a.isascii())
+            and (not speaking or verbs.match(folded, end))
+        ):
+            return True
+        pos = end
+    return False
+
+
 def speaker_in_context(
     text: str, people: list[Person], ctx: Context, heading: str | None = None
 ) -> tuple[str | None, Context]:
@@ -309,8 +368,20 @@ def speaker_in_context(
             # passage is whatever came before it, and the next one is X's
             who = ctx.speaker if _continues(folded[:tail], ctx, heading) else None
     elif (pronoun := att.pronoun_attribution(folded)) is not None:
-        who = speaker = att.last_named(folded[:pronoun]) or ctx.named
-    elif not any(p.search(folded) for p in _OTHER_SPEAKER) and _continues(folded, ctx, heading):
+        # "he"/他 is the person named last, in this passage or before it; unless the passage
+        # has named someone the article's reading did not resolve (钱七则持不同看法。他表示)
+        who = att.last_named(folded[:pronoun])
+        if who is None and not (
+            _speaks_unknown(text[:pronoun], people)
+            or _unknown_chinese_name(text[:pronoun], people, speaking=False)
+        ):
+            who = ctx.named
+        speaker = who
+    elif (
+        not any(p.search(folded) for p in _OTHER_SPEAKER)
+        and not _speaks_unknown(text, people)
+        and _continues(folded, ctx, heading)
+    ):
         who = speaker = ctx.speaker
     else:
         who = None  # narration, a question, or someone outside the glossary
@@ -374,6 +445,7 @@ def quote_spans(
     follow = att.attributions(fold(after)[:80])
     # someone the glossary does not name asks or says it ("主持人反问,“…”")
     roles = [m.start() for p in _OTHER_SPEAKER for m in p.finditer(folded)]
+    pronoun = att.pronoun_attribution(folded)
     for start, end in find_quotes(text):
         prior = [who for pos, who in own if pos < start]
         last_named = max((pos for pos, _ in own if pos < start), default=-1)
@@ -392,7 +464,9 @@ def quote_spans(
         who = right_after[0] if right_after else prior[-1] if prior else (
             later[0] if later else None
         )
-        if who is None and end >= len(text) - 2 and follow:
+        # (not a quotation the passage has introduced: 他表示:“…” with 他 unresolved)
+        introduced = pronoun is not None and pronoun < start
+        if who is None and end >= len(text) - 2 and follow and not introduced:
             who = follow[0][1]
         spans.append(QuoteSpan(start, end, who or speaker))
     return spans

@@ -428,6 +428,34 @@ def test_people_outside_the_glossary_are_speakers_in_their_article(
         assert discover_people(article, glossary) == [], doc
 
 
+def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: Path):
+    """Names with a common first name ("David Kim"), with an appositive ("Angela Novak, a
+    venture investor, said") and speech attributed to an unresolved name ("Wang said",
+    钱七 before 他表示) no longer take the speaker named before them."""
+    from bot.annotate import annotate
+
+    article = [
+        '"Open weights let customers tune a model on their own servers," said Maria Delgado, '
+        "chief executive of Lumenchip.",
+        'Peter Wang, an analyst, was less convinced. "The economics only work if someone else '
+        'pays," Wang said. He said training costs had risen tenfold.',
+        '"Our benchmark scores are not the point," said David Kim. "Users are."',
+        "Angela Novak, a venture investor, said she had not invested in any chip company. "
+        "She added that valuations were too high.",
+        "“智能体是大模型的最终形态。”赵六在接受采访时说。赵六是某科技公司的首席技术官。",
+        "钱七则持不同看法。他表示:“现在谈最终形态还太早,模型本身的能力还不够。”",
+        "赵六补充说,公司今年的研发投入将超过十亿元。",
+    ]
+    rows = [{"doc_id": "added", "text": t, "heading": None, "start": 0, "end": len(t)}
+            for t in article]
+    annotate(rows, data_dir)
+    assert [r["speaker"] for r in rows] == [
+        "Maria Delgado", None, "David Kim", "Angela Novak", "赵六", None, "赵六"
+    ]
+    assert [q["speaker"] for q in rows[2]["quotes"]] == ["David Kim", "David Kim"]
+    assert [q["speaker"] for q in rows[5]["quotes"]] == [None]
+
+
 def test_a_question_put_by_the_host_is_not_the_next_speakers(data_dir: Path):
     people = load_people(data_dir / "glossary.json")
     # the next passage opens with Robin Li's answer; the quotation before it is the host's
