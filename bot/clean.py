@@ -51,7 +51,9 @@ META = re.compile(
     re.IGNORECASE,
 )
 # bylines such as "界面新闻记者 | 崔鹏", "每經記者 李少婷 每經編輯 魏官紅"
-BYLINE = re.compile(r"(?:记者|記者|编辑|編輯|撰文|编译|編譯)\s*[|｜:：]?\s*\S{1,12}\s*$")
+BYLINE = re.compile(
+    r"(?:记者|記者|编辑|編輯|撰文|编译|編譯)\s*[|｜:：]?\s*(?:\S{1,12}\s*){1,3}$"
+)
 # a dateline: outlet name followed by a date (and time)
 DATELINE = re.compile(r"^\s*\S{1,20}\s+\d{4}-\d{2}-\d{2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
 NUMERIC = re.compile(r"^[\s\d.,:/•·*\-–—|]*$")
@@ -61,6 +63,7 @@ LISTY = re.compile(r"^\s*(?:[•·▪◦●]\s*\d*|点击下载|點擊下載|射
 # an interviewer's question in a Q&A transcript is context for the answer under it
 QUESTION = re.compile(r"^\s*(?:问|問|Q)\s*[:：]")
 LIST_RUN = 3  # this many short lines in a row are a list (hot news), not headings
+TITLE_MAX_SIZE = 40  # reading units: a first line this short over metadata is a headline
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,18 @@ def clean_blocks(text: str) -> list[Block]:
     )
     if first_prose is None:
         return blocks
+    if first_prose == 0 and len(lines) > 1 and is_meta(lines[1].text) and (
+        text_size(lines[0].text) <= TITLE_MAX_SIZE
+    ):
+        # a headline that reads as a sentence ("開源大模型的春天來了嗎?") over a byline or a
+        # dateline is still the title
+        first_prose = next(
+            (i for i, ln in enumerate(lines) if i > 0 and is_prose(ln.text)
+             and not is_meta(ln.text)),
+            None,
+        )
+        if first_prose is None:
+            return blocks
     # the header: a leading title line (if it is one) and then metadata only
     head = lines[0]
     if first_prose > 0 and not is_meta(head.text) and not FOOTER.match(head.text):

@@ -161,3 +161,16 @@ def test_a_teaser_for_another_article_does_not_end_this_one():
     assert [b.kind for b in blocks] == ["para", "para", "para"]
     assert [b.text[:5] for b in blocks] == ["Baidu", "Finch", "她还表示，"]
     assert all(text[b.start : b.end] == b.text for b in blocks)
+
+
+def test_a_headline_that_asks_is_still_the_title():
+    """A first line ending in "?" over a byline was paragraph 1, and the byline (with spaces
+    in it) the heading of every passage after it."""
+    for text in (
+        "開源大模型的春天來了嗎?\n記者 林小文 台北報導\n"
+        "開源模型的發展在今年明顯加速,多家公司都推出了自己的開源大模型,業界普遍認為這一趨勢還會持續。\n",
+        "Will open-source models ever catch up with closed ones?\n\nBy Jane Roe\n\n"
+        "A group of researchers said on Monday that open models had closed much of the gap.\n",
+    ):
+        blocks = clean_blocks(text)
+        assert [(b.kind, b.paragraph) for b in blocks] == [("title", 0), ("para", 1)], blocks
