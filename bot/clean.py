@@ -115,7 +115,12 @@ def is_prose(text: str) -> bool:
 
 def is_meta(text: str) -> bool:
     """Bylines, credits, sources, counters, dateline and list furniture."""
-    if NUMERIC.match(text) or LISTY.match(text) or META.match(text) or DATELINE.match(text):
+    return bool(NUMERIC.match(text) or LISTY.match(text)) or _credits(text)
+
+
+def _credits(text: str) -> bool:
+    """A byline, source or dateline (not a number or list furniture)."""
+    if META.match(text) or DATELINE.match(text):
         return True
     return text_size(text) <= 20 and bool(BYLINE.search(text))
 
@@ -129,8 +134,8 @@ def clean_blocks(text: str) -> list[Block]:
     )
     if first_prose is None:
         return blocks
-    if first_prose == 0 and len(lines) > 1 and is_meta(lines[1].text) and (
-        text_size(lines[0].text) <= TITLE_MAX_SIZE
+    if first_prose == 0 and len(lines) > 1 and _credits(lines[1].text) and (
+        text_size(lines[0].text) <= TITLE_MAX_SIZE and not lines[0].text.endswith(("。", "."))
     ):
         # a headline that reads as a sentence ("開源大模型的春天來了嗎?") over a byline or a
         # dateline is still the title
