@@ -279,6 +279,17 @@ _BOMS = (
 )
 
 
+_DOS_CODEPAGES = frozenset(
+    {"cp437", "cp775", "cp850", "cp858", "cp861", "cp863", "cp865", "cp1257", "mac_roman",
+     "mac_iceland"}
+)
+
+
+def _western_letters(text: str) -> int:
+    """Letters of Latin-1's upper half (à, é, ü, ß ...) in ``text``."""
+    return sum(1 for c in text if "\u00c0" <= c <= "\u00ff" and c not in "\u00d7\u00f7")
+
+
 def _try_decode(raw: bytes, encoding: str) -> str | None:
     try:
         return raw.decode(encoding)
@@ -321,6 +332,13 @@ def decode_bytes(raw: bytes, name: str, declared: str | None = None) -> tuple[st
             )
         encoding = str(best.encoding)
         text = str(best)
+        if encoding in _DOS_CODEPAGES:
+            # short Western text (Café, München) is often detected as a DOS or Baltic code
+            # page, which reads its accented letters as others (Cafķ, M³nchen); Windows-1252
+            # is the usual encoding of such files: kept when its reading has more such letters
+            western = _try_decode(raw, "cp1252")
+            if western is not None and _western_letters(western) > _western_letters(text):
+                text, encoding = western, "cp1252"
     controls = len(_CONTROL.findall(text))
     if "\x00" in text or controls > max(2, len(text) // 200):
         raise DocumentError(f"{name} looks like a binary file, not text")

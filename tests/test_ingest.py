@@ -658,3 +658,16 @@ def test_cli_add_with_every_flag_list_and_remove(
     assert f"removed {entry.doc_id}" in out and f"index updated: {base} passages" in out
     assert entry.doc_id not in {d.doc_id for d in load_catalog(data)}
     assert all(r["doc_id"] != entry.doc_id for r in read_rows(index))
+
+
+def test_short_western_text_in_windows_1252_is_not_read_as_a_dos_code_page():
+    """charset-normalizer takes these bytes for cp775 (Baltic DOS): "Cafķ", "M³nchen"."""
+    from bot.ingest import decode_bytes
+
+    raw = ('Café owners in München said the AI price war was fierce. "Prices will fall '
+           'again," said René Dubois.\n').encode("cp1252")
+    text, encoding = decode_bytes(raw, "latin1.txt")
+    assert (text, encoding) == (raw.decode("cp1252"), "cp1252")
+    # Russian in Windows-1251 is left as detected
+    ru = "Привет, как дела? Это тест кодировки для проверки.".encode("cp1251")
+    assert decode_bytes(ru, "ru.txt") == (ru.decode("cp1251"), "cp1251")
