@@ -192,6 +192,9 @@ class Engine:
         )
         self.people = load_people(self.data_dir / GLOSSARY_NAME)
         self.speakers = np.array([r.get("speaker") or "" for r in self.rows])
+        # people the articles quote who are not in the glossary (found when indexed)
+        glossary = {p.canonical for p in self.people}
+        self.other_speakers = sorted({r.get("speaker") or "" for r in self.rows} - glossary - {""})
         self.reasons = np.array([gives_reason(r["text"]) for r in self.rows], dtype=np.float64)
         self.dates = np.array([gives_date(r["text"]) for r in self.rows], dtype=np.float64)
         stated = [figures(r["text"]) for r in self.rows]
@@ -454,16 +457,21 @@ class Engine:
 
     def _names_outside(self, folded: str, allowed: np.ndarray) -> list[str]:
         """The people and organisations the question names that no allowed passage mentions
-        (by any alias, or as the passage's speaker)."""
+        (by any alias, or as the passage's speaker): the glossary's, and the people the
+        articles quote outside it ("Maria Delgado", found when an article was added)."""
         named = self.expander.names_in(folded) + self.expander.people_by_role(folded)
+        named += [n for n in self.other_speakers if re.search(_name_regex(n), folded)]
         return [n for n in dict.fromkeys(named) if not self._mentions(n)[allowed].any()]
 
     def _mentions(self, name: str) -> np.ndarray:
-        """Which passages mention ``name`` (a glossary person or organisation) or are its
-        words; computed on first use (only filtered searches need it)."""
+        """Which passages mention ``name`` (a glossary person or organisation, or a speaker
+        of the articles) or are its words; computed on first use (only filtered searches
+        need it)."""
         got = self._mention_masks.get(name)
         if got is None:
-            pattern = next(p for n, p in self.expander.names if n == name)
+            pattern = next(
+                (p for n, p in self.expander.names if n == name), re.compile(_name_regex(name))
+            )
             got = np.array([bool(pattern.search(t)) for t in self.lexical.folded_texts],
                            dtype=bool)
             got |= self.speakers == name
@@ -684,6 +692,12 @@ class Engine:
 
 _ENGINES: dict[tuple[str, str, str | None], Engine] = {}
 _LOCK = threading.Lock()
+
+
+def _name_regex(name: str) -> str:
+    """A speaker's name as a pattern over folded text (whole words for Latin names)."""
+    folded = re.escape(fold(" ".join(name.split())))
+    return rf"(?<![a-z0-9]){folded}(?![a-z0-9])" if name.isascii() else folded
 
 
 def files_stamp(data_dir: Path, index_dir: Path) -> tuple[tuple[str, Any], ...]:

@@ -351,6 +351,13 @@ def test_an_added_article_names_its_own_speakers(
     only = retrieve("What keeps the frost off the greenhouse tomatoes?", data_dir=data,
                     index_dir=index, speaker="tom becker")
     assert only and {h.speaker for h in only} == {"Tom Becker"}
+    # a filter that leaves out everything by or about her: nothing answers a question on her
+    # (as for the glossary's people), rather than the other articles' best guesses
+    asked = "What does Maria Delgado say about the greenhouse compost?"
+    assert retrieve(asked, data_dir=data, index_dir=index, doc_ids=[r.doc_id])
+    others = [d.doc_id for d in load_catalog(data) if d.doc_id != r.doc_id]
+    assert retrieve(asked, data_dir=data, index_dir=index, doc_ids=others) == []
+    assert retrieve(asked, data_dir=data, index_dir=index, speaker="Robin Li") == []
 
 
 def test_markdown_keeps_its_file_and_gives_its_title(data: Path, tmp_path: Path):
