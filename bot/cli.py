@@ -150,6 +150,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler]
     )
+    # a damaged PDF gets its one `error:` line from us; pypdf's own notes ("EOF marker not
+    # found") would come before it
+    logging.getLogger("pypdf").setLevel(logging.INFO if args.verbose else logging.ERROR)
     _check_index_for_data(args)
     if args.cmd == "build":
         from .indexing import build_index

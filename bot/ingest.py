@@ -502,8 +502,10 @@ def prepare(
     """Read, extract and check one file without writing anything (DocumentError if unusable)."""
     from .passages import detect_lang, document_passages
 
-    path = Path(path)
+    path = _as_path(path)
     name = path.name
+    if path.is_dir():
+        raise DocumentError(f"{path} is a folder: give the files in it ({', '.join(FORMATS)})")
     date = check_date(date)
     url = check_url(url)
     lang = check_lang(lang)
@@ -800,6 +802,12 @@ def _store_files(data: Path, p: Prepared, number: int) -> tuple[dict[str, Any], 
     return entry, written
 
 
+def _as_path(path: object) -> Path:
+    if not isinstance(path, str | Path) or not str(path):
+        raise DocumentError(f"a document is a file path (str or Path), got {path!r}")
+    return Path(path)
+
+
 def add_documents(
     paths: Iterable[str | Path],
     *,
@@ -821,7 +829,7 @@ def add_documents(
 
     The metadata arguments apply to every file; ``title`` and ``url`` only make sense for one.
     """
-    files = [Path(p) for p in paths]
+    files = [_as_path(p) for p in paths]
     if len(files) > 1 and (title or url):
         raise DocumentError("title and url describe one document: add the files one at a time")
     prepared = []
@@ -886,7 +894,13 @@ def remove_documents(
     ``update_index``) their passages from the index. All or nothing: an unknown id, or
     removing every document, is a DocumentError and changes nothing.
     """
-    ids = list(dict.fromkeys(str(d) for d in doc_ids))
+    if isinstance(doc_ids, str | bytes):
+        raise DocumentError(f"doc_ids is a list of document ids, got the string {doc_ids!r}")
+    given = list(doc_ids)
+    bad = [d for d in given if not isinstance(d, str)]
+    if bad:
+        raise DocumentError(f"a document id is a str (see `bot list`), got {bad[0]!r}")
+    ids = list(dict.fromkeys(given))
     data = resolve_data_dir(data_dir)
     _step(progress, 0.1, "updating the catalog")
     with store.build_lock(data.resolve()):

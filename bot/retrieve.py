@@ -634,14 +634,23 @@ class Engine:
         """The canonical name of a speaker given by any of the glossary's spellings
         ("李彥宏", "Li Yanhong" -> "Robin Li"); InvalidQueryError for a name that is neither
         a glossary person's nor any passage's speaker."""
-        want = fold(" ".join(name.split()))
+        # spaced and cleaned as questions are (a zero-width space pasted with it is nothing)
+        want = fold(" ".join("".join(c for c in name if unicodedata.category(c) != "Cf").split()))
         known = sorted(set(self.speakers.tolist()) - {""})
+        if not want:
+            raise InvalidQueryError(
+                f"speaker is empty; give a name ({', '.join(known) or 'none'}) or None"
+            )
         for person in self.people:
             if want == fold(person.canonical) or want in person.aliases:
                 return person.canonical
         for canonical in known:
             if want == fold(canonical):
                 return canonical
+        # a surname, as the articles write it after the first mention ("Delgado added")
+        by_surname = [c for c in known if c.isascii() and fold(c.split()[-1]) == want]
+        if len(by_surname) == 1:
+            return by_surname[0]
         raise InvalidQueryError(
             f"no passage is attributed to the speaker {name!r}; the speakers are: "
             f"{', '.join(known) or 'none'} (any spelling in the glossary, "

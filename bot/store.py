@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -279,6 +279,12 @@ def read_manifest(index_dir: Path, hint: str) -> Manifest:
     path = Path(index_dir) / MANIFEST
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        wanted = [f.name for f in fields(Manifest) if f.default is MISSING]
+        missing = [name for name in wanted if name not in raw]
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)}")
         manifest = Manifest(**raw)
     except FileNotFoundError as exc:
         raise IndexCorruptError(

@@ -351,6 +351,9 @@ def test_an_added_article_names_its_own_speakers(
     only = retrieve("What keeps the frost off the greenhouse tomatoes?", data_dir=data,
                     index_dir=index, speaker="tom becker")
     assert only and {h.speaker for h in only} == {"Tom Becker"}
+    # by the surname the article uses after the first mention
+    assert retrieve("What keeps the frost off the greenhouse tomatoes?", data_dir=data,
+                    index_dir=index, speaker="Becker") == only
     # a filter that leaves out everything by or about her: nothing answers a question on her
     # (as for the glossary's people), rather than the other articles' best guesses
     asked = "What does Maria Delgado say about the greenhouse compost?"
@@ -459,7 +462,7 @@ def test_a_batch_with_the_same_file_twice_adds_it_once(data: Path, tmp_path: Pat
     assert [d.doc_id for d in load_catalog(data)].count(first.doc_id) == 1
 
 
-def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+def _bad_files(tmp_path: Path) -> dict[str, tuple[Any, str]]:
     def put(name: str, data: bytes) -> Path:
         path = tmp_path / name
         path.write_bytes(data)
@@ -477,6 +480,9 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "no text": (put("menu.html", b"<html><body><nav><a href='/'>Home</a></nav>"
                                      b"<p>Hi</p></body></html>"), "no"),
         "missing": (tmp_path / "nowhere.txt", "no such file"),
+        "folder": (tmp_path, "is a folder: give the files in it"),
+        "not a path": (None, "a document is a file path"),
+        "a number": (5, "a document is a file path"),
     }
 
 
@@ -547,6 +553,8 @@ def test_failed_index_update_rolls_everything_back(
 
 def test_remove_refuses_unknown_ids_and_the_last_document(data: Path):
     before = snapshot(data)
+    with pytest.raises(DocumentError, match=r"a document id is a str .*got \['x'\]"):
+        remove_document(["x"], data_dir=data, update_index=False)  # type: ignore[arg-type]
     with pytest.raises(DocumentError, match="no document"):
         remove_document("999_nope", data_dir=data, update_index=False)
     ids = [d.doc_id for d in load_catalog(data)]

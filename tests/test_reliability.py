@@ -570,7 +570,8 @@ FAULTS: dict[str, tuple[Callable[[Path], object], type[Exception], list[str]]] =
     "manifest: not UTF-8": (
         lambda i: (i / MANIFEST).write_bytes(b"\xff\xfe{"), IndexCorruptError, ["unreadable"]),
     "manifest: empty object": (
-        lambda i: (i / MANIFEST).write_text("{}"), IndexCorruptError, ["unreadable"]),
+        lambda i: (i / MANIFEST).write_text("{}"), IndexCorruptError,
+        ["unreadable (missing format_version, model_id, dim"]),
     "manifest: a list": (
         lambda i: (i / MANIFEST).write_text("[]"), IndexCorruptError, ["unreadable"]),
     "manifest: checksums null": (
