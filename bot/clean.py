@@ -118,6 +118,24 @@ def is_meta(text: str) -> bool:
     return bool(NUMERIC.match(text) or LISTY.match(text)) or _credits(text)
 
 
+# Markdown around a heading ("## 关于开源", "**Q: Why agents?**"): not part of what it says
+_MARKUP_LEAD = re.compile(r"^(?:#{1,6}\s+|[*_]{1,3}(?=\S))")
+_MARKUP_TAIL = re.compile(r"(?<=\S)[*_]{1,3}$")
+
+
+def _unmarked(ln: _Line) -> _Line:
+    """The line without Markdown heading marks or emphasis around it (a narrower span)."""
+    lead = _MARKUP_LEAD.match(ln.text)
+    a = lead.end() if lead else 0
+    tail = _MARKUP_TAIL.search(ln.text, a)
+    b = tail.start() if tail else len(ln.text)
+    text = ln.text[a:b].strip()
+    if not text or (a == 0 and b == len(ln.text)):
+        return ln
+    start = ln.start + ln.text.index(text, a)
+    return _Line(text, start, start + len(text))
+
+
 def _credits(text: str) -> bool:
     """A byline, source or dateline (not a number or list furniture)."""
     if META.match(text) or DATELINE.match(text):
@@ -149,7 +167,8 @@ def clean_blocks(text: str) -> list[Block]:
     # the header: a leading title line (if it is one) and then metadata only
     head = lines[0]
     if first_prose > 0 and not is_meta(head.text) and not FOOTER.match(head.text):
-        blocks.append(Block(head.text, head.start, head.end, "title"))
+        title = _unmarked(head)
+        blocks.append(Block(title.text, title.start, title.end, "title"))
     body = lines[first_prose:]
 
     def teaser(i: int) -> bool:
@@ -187,8 +206,9 @@ def clean_blocks(text: str) -> list[Block]:
     for ln, k, s in zip(body, keep, short, strict=True):
         if not k:
             continue
-        if s or QUESTION.match(ln.text):
-            blocks.append(Block(ln.text, ln.start, ln.end, "heading"))
+        if s or QUESTION.match(_unmarked(ln).text):
+            h = _unmarked(ln)
+            blocks.append(Block(h.text, h.start, h.end, "heading"))
         else:
             para += 1
             blocks.append(Block(ln.text, ln.start, ln.end, "para", para))

@@ -174,3 +174,20 @@ def test_a_headline_that_asks_is_still_the_title():
     ):
         blocks = clean_blocks(text)
         assert [(b.kind, b.paragraph) for b in blocks] == [("title", 0), ("para", 1)], blocks
+
+
+def test_markdown_marks_are_not_part_of_titles_and_headings():
+    text = (
+        "# 开源的春天\n\n记者 张三\n\n"
+        "李彦宏认为,开源模型在大模型时代是没有优势的,因为它解决不了算力从哪里来的问题。\n\n"
+        "## 关于开源\n\n"
+        "他还表示,闭源模型的推理成本一定是更低的,这是百度坚持闭源的原因之一。\n\n"
+        "**Q: Why are agents the next step?**\n\n"
+        "Because agents lower the threshold for developers to build on large models, he said.\n"
+    )
+    blocks = clean_blocks(text)
+    assert [(b.kind, b.text) for b in blocks if b.kind != "para"] == [
+        ("title", "开源的春天"), ("heading", "关于开源"),
+        ("heading", "Q: Why are agents the next step?"),
+    ]
+    assert all(text[b.start : b.end] == b.text for b in blocks)
