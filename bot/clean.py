@@ -45,7 +45,7 @@ META = re.compile(
     r"责任编辑|責任編輯|发布时间|發佈時間|發布時間|更新于|更新於|摄影|攝影|转载$|轉載$|"
     r"作者\s*[|｜:：]|Author\s*[|｜:]|\**\s*Author\s*\|?|By\s+[A-Z][a-z]+|Photo(?:graph)?\s*:|Source\s*:|"
     r"Number of words in this article|reading time|coverImg$|placeholder$|quote$|"
-    r"Advertisement$|广告$|廣告$|"
+    r"Advertisement:?$|Story continues below(?: this| the)? advertisement$|广告$|廣告$|"
     r"\d+\s*(?:天前|小时前|小時前|分钟前|分鐘前|days? ago|hours? ago)"
     r")",
     re.IGNORECASE,

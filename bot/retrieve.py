@@ -54,6 +54,20 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
+# letters and marks that show nothing (Hangul fillers, the combining grapheme joiner, the
+# blank braille cell): a question of these and format characters is empty
+_BLANK_CHARS = frozenset("\u115f\u1160\u3164\uffa0\u034f\u2800\u17b4\u17b5")
+
+
+def is_invisible(char: str) -> bool:
+    """Whether a character shows nothing: whitespace, control, format (zero-width space,
+    BOM), lone surrogates and the blank letters of ``_BLANK_CHARS``."""
+    return (
+        char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs")
+        or char in _BLANK_CHARS
+    )
+
+
 def clean_query(query: object, settings: Settings = SETTINGS) -> str:
     """Validate and normalise a question; raises InvalidQueryError / InvalidArgumentTypeError."""
     if not isinstance(query, str):
@@ -65,7 +79,7 @@ def clean_query(query: object, settings: Settings = SETTINGS) -> str:
     text = _CONTROL.sub(" ", _ANSI.sub("", text))
     text = " ".join(unicodedata.normalize("NFC", text).split())
     # a question of invisible format characters only (BOM, zero-width space) is empty too
-    if all(unicodedata.category(c) == "Cf" for c in text):
+    if all(is_invisible(c) for c in text):
         raise InvalidQueryError("the question is empty; type a question (1 to "
                                 f"{settings.max_query_chars} characters)")
     if len(text) > settings.max_query_chars:

@@ -40,7 +40,7 @@ from .format import LANG_NAMES
 from .ingest import FORMATS, add_document
 from .lexical import traditional
 from .passages import article, detect_lang
-from .retrieve import clean_query, get_engine, retrieve
+from .retrieve import clean_query, get_engine, is_invisible, retrieve
 from .settings import SETTINGS
 from .types import Hit, Report
 
@@ -94,6 +94,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "close": "Close article",
         "stale": "The article has changed since this answer; ask the question again.",
         "gone": "That passage is no longer in this conversation; ask the question again.",
+        "no_article": "That article is no longer in the catalog ({doc}); ask the question again.",
+        "by_id": "Only the catalogued articles can be opened, by document id.",
     },
     "zh-Hans": {
         "lead": "找到 {n} 段出处，来自 {m} 篇文章",
@@ -121,6 +123,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "close": "关闭原文",
         "stale": "原文在回答之后已有改动，请重新提问。",
         "gone": "这段出处已不在当前对话中，请重新提问。",
+        "no_article": "这篇文章已不在文章目录中（{doc}），请重新提问。",
+        "by_id": "只能按文档编号打开目录中的文章。",
     },
     "zh-Hant": {
         "lead": "找到 {n} 段出處，來自 {m} 篇文章",
@@ -148,6 +152,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "close": "關閉原文",
         "stale": "原文在回答之後已有改動，請重新提問。",
         "gone": "這段出處已不在當前對話中，請重新提問。",
+        "no_article": "這篇文章已不在文章目錄中（{doc}），請重新提問。",
+        "by_id": "只能按文件編號打開目錄中的文章。",
     },
 }
 
@@ -173,9 +179,7 @@ def esc(text: object) -> str:
 def is_blank(question: object) -> bool:
     """Whether a question holds nothing to ask: only whitespace, control characters, lone
     surrogates or invisible format characters (a zero-width space), as ``clean_query`` sees it."""
-    if not isinstance(question, str):
-        return True
-    return all(c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in question)
+    return not isinstance(question, str) or all(is_invisible(c) for c in question)
 
 
 def question_lang(question: object) -> str:
@@ -504,12 +508,12 @@ def source_html(
     message and no file is read. With ``expect`` (the passage's text), an article whose
     characters there are no longer that text (edited since the answer) gets a message too.
     """
+    t = texts(lang)
     if not isinstance(doc_id, str) or not _DOC_ID.fullmatch(doc_id) or ".." in doc_id:
-        return _refusal("Only the catalogued articles can be opened, by document id.")
+        return _refusal(t["by_id"], lang)
     docs: dict[str, DocInfo] = {d.doc_id: d for d in load_catalog(data_dir)}
     if doc_id not in docs:
-        return _refusal(f"There is no article {doc_id!r} in the catalog.")
-    t = texts(lang)
+        return _refusal(t["no_article"].format(doc=doc_id), lang)
     if expect is not None and docs[doc_id].read_text()[start:end] != expect:
         return _refusal(t["stale"], lang)
     art = article(doc_id, data_dir)
@@ -1251,10 +1255,13 @@ def build_demo(
         ui_events: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "minimal"}
         ask_inputs = [box, turns, docs, langs, k_slider]
         ask_outputs = [chat, turns, box]
-        box.submit(on_ask, ask_inputs, ask_outputs, js=SEND_JS, **ui_events)
-        ask_btn.click(on_ask, ask_inputs, ask_outputs, js=SEND_JS, **ui_events)
+        # every question sent is asked, also while the one before is being answered (Gradio
+        # would drop a repeat of a pending trigger); a session's questions are answered in turn
+        asking = {**ui_events, "trigger_mode": "multiple"}
+        box.submit(on_ask, ask_inputs, ask_outputs, js=SEND_JS, **asking)
+        ask_btn.click(on_ask, ask_inputs, ask_outputs, js=SEND_JS, **asking)
         for btn in example_btns:
-            btn.click(on_ask, [btn, turns, docs, langs, k_slider], ask_outputs, **ui_events)
+            btn.click(on_ask, [btn, turns, docs, langs, k_slider], ask_outputs, **asking)
         # the slider's number box takes any number: it shows what the search will use
         k_slider.change(None, [k_slider], [k_slider], js=CLAMP_K_JS, **ui_events)
         chat.click(on_open, [turns], [source], **ui_events)

@@ -25,7 +25,7 @@ pytest.importorskip("gradio")
 
 from bot import ui  # noqa: E402
 from bot.corpus import CATALOG_NAME, load_catalog  # noqa: E402
-from bot.errors import MissingExtraError, ServeError  # noqa: E402
+from bot.errors import InvalidQueryError, MissingExtraError, ServeError  # noqa: E402
 from bot.retrieve import retrieve  # noqa: E402
 from bot.settings import REPO_ROOT  # noqa: E402
 from bot.types import Hit, Quote, Report  # noqa: E402
@@ -386,8 +386,12 @@ def test_the_passages_box_takes_any_number() -> None:
 
 
 def test_invisible_characters_only_are_an_empty_question() -> None:
-    for blank in ("", "   ", "\u200b", "\u00a0\u3000\u200b", "\ufeff\n\t", "\x00\x1b", None):
+    for blank in ("", "   ", "\u200b", "\u00a0\u3000\u200b", "\ufeff\n\t", "\x00\x1b", None,
+                  "\u3164", "\u115f\u034f", "\u2800 \u2800"):
         assert ui.is_blank(blank), repr(blank)
+        if isinstance(blank, str):  # the API agrees
+            with pytest.raises(InvalidQueryError, match="empty"):
+                ui.clean_query(blank)
     for asked in ("a", "\u200b百度", " ? "):
         assert not ui.is_blank(asked), repr(asked)
 
@@ -492,6 +496,9 @@ def test_source_viewer_refuses_unknown_ids(
     for doc_id in ("999_nope", "catalog.json", "000_483ad79ec9aeb76f.txt"):
         out = ui.source_html(doc_id, 0, 10, data_dir)
         assert "qb-source-error" in out and doc_id in out and "in the catalog" in out
+    # (an article removed since the answer: said in the card's language)
+    out = ui.source_html("999_nope", 0, 10, data_dir, "zh-Hant")
+    assert "這篇文章已不在文章目錄中" in out and 'lang="zh-Hant"' in out
 
 
 def test_source_viewer_highlights_the_passage(
@@ -946,12 +953,23 @@ def test_chat_in_a_browser(
             asked = page.locator("#qb-chat .qb-qtext").all_inner_texts()
             assert sorted(asked[7:]) == sorted([EN_Q, "百度为什么不开源?"]), asked
             assert page.locator("#qb-chat .qb-turn").count() == 9
+            # a second question sent with Enter while the first is answered is asked too
+            box.fill("百度为什么不开源?")
+            box.press("Enter")
+            page.wait_for_timeout(100)
+            box.fill(ZH_Q)
+            box.press("Enter")
+            page.wait_for_function(
+                "document.querySelectorAll('#qb-chat .qb-turn').length === 11", timeout=WAIT_MS
+            )
+            asked = page.locator("#qb-chat .qb-qtext").all_inner_texts()
+            assert sorted(asked[9:]) == sorted([ZH_Q, "百度为什么不开源?"]), asked
             monkeypatch.setattr(ui, "retrieve", real)
             # nothing but invisible characters is an empty question: a note, no turn
             box.fill("\u200b\u00a0\u3000\u200b")
             box.press("Enter")
             page.wait_for_timeout(1500)
-            assert page.locator("#qb-chat .qb-turn").count() == 9
+            assert page.locator("#qb-chat .qb-turn").count() == 11
             box.fill("")
             # the passages box shows what the search uses: 25 becomes the slider's 20
             page.get_by_text("Filters / 筛选").click()
