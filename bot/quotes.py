@@ -116,9 +116,12 @@ def _name_pattern(people: list[Person]) -> re.Pattern[str] | None:
 
 # a name as news text writes it before or after a speech verb: two or three capitalised words
 _EN_NAME = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?: [A-Z][a-z]+(?:-[A-Z][a-z]+)?){1,2}"
+# "Dr. Angela Novak", "Ms Novak": a courtesy title before the name is not part of it
+_EN_HONORIFIC = r"(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?"
 _EN_SAID_BY = re.compile(
     rf"(?<![A-Za-z])({_EN_NAME}),?\s+(?:also\s+)?(?:{_EN_VERBS})\b"
-    rf"|\b(?:said|says|added|told|noted|explained|wrote)\s+({_EN_NAME})(?![A-Za-z])"
+    rf"|\b(?:said|says|added|told|noted|explained|wrote)\s+{_EN_HONORIFIC}({_EN_NAME})"
+    rf"(?![A-Za-z])"
     # "Angela Novak, a venture investor, said"
     rf"|(?<![A-Za-z])({_EN_NAME}),\s+(?:a|an|the)\s[^,.\n]{{1,60}},\s+(?:also\s+)?"
     rf"(?:{_EN_VERBS})\b"
@@ -126,7 +129,8 @@ _EN_SAID_BY = re.compile(
 # one capitalised word with a speech verb: a surname ("Wang said", "said Li") or a pronoun
 _EN_ONE_WORD_SAID = re.compile(
     rf"(?<![A-Za-z])([A-Z][a-z]+),?\s+(?:also\s+)?(?:{_EN_VERBS})\b"
-    rf"|\b(?:said|says|added|told|noted|explained|wrote)\s+([A-Z][a-z]+)(?![A-Za-z])"
+    rf"|\b(?:said|says|added|told|noted|explained|wrote)\s+{_EN_HONORIFIC}([A-Z][a-z]+)"
+    rf"(?![A-Za-z])"
 )
 # words this common open a sentence rather than a name ("Then Maria Delgado said", "First
 # Financial"); a first name may be commoner than a surname ("David" 5.1, "Kim" 4.6)
@@ -139,6 +143,9 @@ _EN_TITLES = frozenset(
     "senator governor mayor chief executive manager analyst engineer researcher scientist "
     "economist author editor reporter host moderator general judge".split()
 )
+
+
+_ZH_NAME_PARTICLES = "则也还就都又亦"
 
 
 def discover_people(text: str, known: list[Person]) -> list[Person]:
@@ -180,9 +187,11 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
             and not is_common_word(word)
             and verbs.match(folded_text, end)
         ):
+            # jieba glues a particle onto a name before a verb (周九则表示): not part of it
+            name = word[:-1] if len(word) > 2 and word[-1] in _ZH_NAME_PARTICLES else word
             # shown as the article writes it (folding keeps the length, script aside)
             same = len(folded_text) == len(text)
-            found[word] = Person(text[pos:end] if same else word, (word,))
+            found[name] = Person(text[pos : pos + len(name)] if same else name, (name,))
         pos = end
     return list(found.values())
 
@@ -216,8 +225,8 @@ class Attributor:
             re.compile(rf"(?:^|\n|。)\s*{n}\s*[:：]"),
             # Robin Li said / Li Yanhong, the founder, said
             re.compile(rf"{n}(?:,[^,.]{{0,60}},)?\s+(?:also\s+|further\s+)?(?:{_EN_VERBS})\b"),
-            # "...," said Robin Li / according to Robin Li
-            re.compile(rf"(?:{_EN_VERBS}|according to)\s+{n}"),
+            # "...," said Robin Li / according to Robin Li / said Dr. Angela Novak
+            re.compile(rf"(?:{_EN_VERBS}|according to)\s+(?:(?:dr|mr|mrs|ms|prof)\.?\s+)?{n}"),
         ]
 
     def attributions(self, folded: str) -> list[tuple[int, str]]:
@@ -283,7 +292,10 @@ _QUOTED = re.compile(r"“[^”]*”|「[^」]*」")
 # a transcript section headed by the interviewer's question ("问:…", "Q: …"): every paragraph
 # under it is the answer, though only the first carries the answerer's label
 _INTERVIEW_QUESTION = re.compile(r"\s*(?:问|q)\s*[:：.]")
-_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[.;])\s+")
+# (a courtesy title's period ends no sentence: "said Dr. Angela Novak")
+_SENTENCE_END = re.compile(
+    r"(?<=[。！？!?])|(?<=[.;])(?<!\bdr\.)(?<!\bmr\.)(?<!\bms\.)(?<!\bmrs\.)(?<!\bprof\.)\s+"
+)
 
 
 @dataclass(frozen=True)

@@ -661,8 +661,12 @@ class Engine:
         for canonical in known:
             if want == fold(canonical):
                 return canonical
-        # a surname, as the articles write it after the first mention ("Delgado added")
-        by_surname = [c for c in known if c.isascii() and fold(c.split()[-1]) == want]
+        # a family name alone, as articles write it after the first mention: last in
+        # "Maria Delgado", first in a Chinese name's Latin spelling ("Wang Xiaochuan")
+        by_surname = [
+            c for c in known
+            if c.isascii() and " " in c and want in (fold(c.split()[0]), fold(c.split()[-1]))
+        ]
         if len(by_surname) == 1:
             return by_surname[0]
         raise InvalidQueryError(

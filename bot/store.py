@@ -292,14 +292,21 @@ def read_manifest(index_dir: Path, hint: str) -> Manifest:
         ) from exc
     except (OSError, ValueError, TypeError) as exc:
         raise IndexCorruptError(f"{path} is unreadable ({exc}); rebuild: {hint}") from exc
-    checksums = manifest.checksums
-    if not (
-        isinstance(checksums, dict)
-        and all(isinstance(v, str) for v in checksums.values())
-        and isinstance(manifest.dim, int)
-        and isinstance(manifest.passage_count, int)
+    kinds = {"format_version": int, "dim": int, "passage_count": int, "checksums": dict}
+    wrong = [
+        name for f in fields(Manifest)
+        if not isinstance(getattr(manifest, name := f.name), kinds.get(name, str))
+        or isinstance(getattr(manifest, name), bool)
+    ]
+    if isinstance(manifest.checksums, dict) and not all(
+        isinstance(v, str) for v in manifest.checksums.values()
     ):
-        raise IndexCorruptError(f"{path} has fields of the wrong type; rebuild: {hint}")
+        wrong.append("checksums")
+    if wrong:
+        raise IndexCorruptError(
+            f"{path} has fields of the wrong type ({', '.join(dict.fromkeys(wrong))}); "
+            f"rebuild: {hint}"
+        )
     return manifest
 
 

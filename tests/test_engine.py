@@ -148,6 +148,9 @@ def test_speaker_filter_takes_any_spelling_and_refuses_unknown_names(
             ask(q, data_dir, index_dir, speaker=name)
     with pytest.raises(InvalidQueryError, match="Fang Han, Robin Li, Wang Xiaochuan"):
         ask(q, data_dir, index_dir, speaker="Elon Musk")
+    # a Chinese name's family name comes first in its Latin spelling
+    wang = ask("开源有什么好处?", data_dir, index_dir, speaker="Wang")
+    assert wang and {h.speaker for h in wang} == {"Wang Xiaochuan"}
     with pytest.raises(InvalidQueryError, match="unknown document id 'nope'.*bot list"):
         ask(q, data_dir, index_dir, doc_ids=["nope"])
     # an empty filter list would allow nothing, and [] would read as "nothing answers"

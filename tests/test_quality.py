@@ -454,6 +454,17 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
     ]
     assert [q["speaker"] for q in rows[2]["quotes"]] == ["David Kim", "David Kim"]
     assert [q["speaker"] for q in rows[5]["quotes"]] == [None]
+    # a courtesy title ends no sentence and is no part of the name; a particle jieba glues
+    # onto a Chinese name (周九则表示) is no part of it either
+    second = [
+        '"We will not open-source it," said Dr. Angela Novak, a venture investor.',
+        '"Costs keep falling," Ms Novak added.',
+        "而分析师周九则表示,“智能体还需要时间。”",
+    ]
+    rows = [{"doc_id": "other", "text": t, "heading": None, "start": 0, "end": len(t)}
+            for t in second]
+    annotate(rows, data_dir)
+    assert [r["speaker"] for r in rows] == ["Angela Novak", "Angela Novak", "周九"]
 
 
 def test_a_question_put_by_the_host_is_not_the_next_speakers(data_dir: Path):

@@ -575,7 +575,11 @@ FAULTS: dict[str, tuple[Callable[[Path], object], type[Exception], list[str]]] =
     "manifest: a list": (
         lambda i: (i / MANIFEST).write_text("[]"), IndexCorruptError, ["unreadable"]),
     "manifest: checksums null": (
-        lambda i: _set_manifest(i, checksums=None), IndexCorruptError, ["wrong type"]),
+        lambda i: _set_manifest(i, checksums=None), IndexCorruptError,
+        ["wrong type (checksums)"]),
+    "manifest: version and dimension as strings": (
+        lambda i: _set_manifest(i, format_version="2", dim="384"), IndexCorruptError,
+        ["wrong type (format_version, dim)"]),
     "manifest: checksums dropped, vectors damaged": (
         _then(_flip_middle, lambda i: _set_manifest(i, checksums={})), IndexCorruptError,
         ["checksums", VECTORS]),
