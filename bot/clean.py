@@ -38,6 +38,13 @@ TEASER = re.compile(
     re.IGNORECASE,
 )
 
+# ... or the marker alone on its line, the teased title on the next one
+TEASER_BARE = re.compile(
+    r"^\s*(?:Read (?:more|also)|See also|相关阅读|相關閱讀|延伸阅读|延伸閱讀|推荐阅读|推薦閱讀)"
+    r"\s*[:：]?\s*$",
+    re.IGNORECASE,
+)
+
 # Metadata lines anywhere in the body: bylines, credits, sources, counters.
 META = re.compile(
     r"^\s*(?:"
@@ -171,20 +178,38 @@ def clean_blocks(text: str) -> list[Block]:
         blocks.append(Block(title.text, title.start, title.end, "title"))
     body = lines[first_prose:]
 
-    def teaser(i: int) -> bool:
-        # one line in the flow of the article: the next line (past metadata) is a paragraph
-        if not TEASER.match(body[i].text):
-            return False
-        nxt = next((ln.text for ln in body[i + 1 :] if not is_meta(ln.text)), "")
-        return is_prose(nxt) and not FOOTER.match(nxt)
+    def teaser(i: int) -> int:
+        """How many lines from ``i`` are teasers in the flow of the article (0: none): "Read
+        more: X" lines, or a bare "Read more" with the teased title on the next line, when
+        the article goes on after them (past metadata and at most one subheading)."""
+        j = i
+        while j < len(body):
+            if TEASER.match(body[j].text):
+                j += 1
+            elif (
+                TEASER_BARE.match(body[j].text) and j + 1 < len(body)
+                and not is_prose(body[j + 1].text)
+            ):
+                j += 2
+            else:
+                break
+        rest = [ln.text for ln in body[j:] if not is_meta(ln.text)][:2]
+        goes_on = next((t for t in rest if is_prose(t)), None)
+        return j - i if j > i and goes_on is not None and not FOOTER.match(goes_on) else 0
 
+    teasers: set[int] = set()
+    i = 0
+    while i < len(body):
+        n = teaser(i)
+        teasers.update(range(i, i + n))
+        i += max(n, 1)
     end = next(
-        (i for i, ln in enumerate(body) if i > 0 and FOOTER.match(ln.text) and not teaser(i)),
+        (i for i, ln in enumerate(body) if i > 0 and FOOTER.match(ln.text) and i not in teasers),
         len(body),
     )
     body = body[:end]
 
-    keep = [not is_meta(ln.text) and not teaser(i) for i, ln in enumerate(body)]
+    keep = [not is_meta(ln.text) and i not in teasers for i, ln in enumerate(body)]
     short = [k and not is_prose(ln.text) for k, ln in zip(keep, body, strict=True)]
     # runs of short lines (or short lines broken only by numbers) are lists, not headings
     i = 0

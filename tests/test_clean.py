@@ -163,6 +163,20 @@ def test_a_teaser_for_another_article_does_not_end_this_one():
     assert all(text[b.start : b.end] == b.text for b in blocks)
 
 
+def test_teasers_alone_on_their_line_or_in_a_row_do_not_end_the_article():
+    head = "Baidu is pushing agents hard, and investors are watching the plan closely this year.\n"
+    tail = "Finch said she would wait for quarterly results before changing her position on it.\n"
+    for teaser, kinds in (
+        ("Read more:\nBaidu ERNIE turns two\n", ["para", "para"]),
+        ("Read more: Baidu ERNIE turns two\nRead more: Agents everywhere\n", ["para", "para"]),
+        ("Read more: Baidu ERNIE turns two\nThe investors\n", ["para", "heading", "para"]),
+    ):
+        assert [b.kind for b in clean_blocks(head + teaser + tail)] == kinds, teaser
+    # a list of teased titles with no article after it is the footer still
+    footer = "Read more\nBaidu ERNIE turns two\nAgents everywhere\nWhy open source lost\n"
+    assert [b.kind for b in clean_blocks(head + footer)] == ["para"]
+
+
 def test_a_headline_that_asks_is_still_the_title():
     """A first line ending in "?" over a byline was paragraph 1, and the byline (with spaces
     in it) the heading of every passage after it."""
