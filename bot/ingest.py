@@ -281,7 +281,7 @@ _BOMS = (
 
 _DOS_CODEPAGES = frozenset(
     {"cp437", "cp775", "cp850", "cp858", "cp861", "cp863", "cp865", "cp1257", "mac_roman",
-     "mac_iceland"}
+     "mac_iceland", "mac_latin2"}
 )
 
 
@@ -333,9 +333,10 @@ def decode_bytes(raw: bytes, name: str, declared: str | None = None) -> tuple[st
         encoding = str(best.encoding)
         text = str(best)
         if encoding in _DOS_CODEPAGES:
-            # short Western text (Café, München) is often detected as a DOS or Baltic code
-            # page, which reads its accented letters as others (Cafķ, M³nchen); Windows-1252
-            # is the usual encoding of such files: kept when its reading has more such letters
+            # short Western text (Café, München) is often detected as a DOS, Baltic or old Mac
+            # code page, which reads its accented letters as others (Cafķ, M³nchen);
+            # Windows-1252 is the usual encoding of such files: kept when its reading has
+            # more such letters (Windows-1250 is left alone: Czech or Polish reads the same)
             western = _try_decode(raw, "cp1252")
             if western is not None and _western_letters(western) > _western_letters(text):
                 text, encoding = western, "cp1252"

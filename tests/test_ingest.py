@@ -683,6 +683,9 @@ def test_short_western_text_in_windows_1252_is_not_read_as_a_dos_code_page():
            'again," said René Dubois.\n').encode("cp1252")
     text, encoding = decode_bytes(raw, "latin1.txt")
     assert (text, encoding) == (raw.decode("cp1252"), "cp1252")
+    # ... and these for mac_latin2 ("The Cafť in MŁnchen")
+    mac = "The Café in München is owned by René, who opened it in 2019.".encode("cp1252")
+    assert decode_bytes(mac, "cafe.txt") == (mac.decode("cp1252"), "cp1252")
     # Russian in Windows-1251 is left as detected
     ru = "Привет, как дела? Это тест кодировки для проверки.".encode("cp1251")
     assert decode_bytes(ru, "ru.txt") == (ru.decode("cp1251"), "cp1251")
