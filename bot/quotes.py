@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,8 +158,6 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
     English name's words must be rarer than common words."""
     from wordfreq import zipf_frequency
 
-    from .lexical import is_common_word, pos_tagged
-
     taken = {a for p in known for a in p.aliases}
     found: dict[str, Person] = {}
     for m in _EN_SAID_BY.finditer(text):
@@ -178,22 +177,31 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
         found[folded] = Person(name, (folded,), surname if surname not in taken else None)
     verbs = re.compile(rf"\s*(?:{_ZH_VERBS})")
     folded_text = fold(text)
-    pos = 0
-    for word, flag in pos_tagged(folded_text):
-        end = pos + len(word)
+    for word, start, end in _zh_names(folded_text):
         if (
-            flag == "nr" and len(word) > 1 and word not in found
+            word not in found
             and not any(a in word or word in a for a in taken if not a.isascii())
-            and not is_common_word(word)
             and verbs.match(folded_text, end)
         ):
             # jieba glues a particle onto a name before a verb (周九则表示): not part of it
             name = word[:-1] if len(word) > 2 and word[-1] in _ZH_NAME_PARTICLES else word
             # shown as the article writes it (folding keeps the length, script aside)
             same = len(folded_text) == len(text)
-            found[name] = Person(text[pos : pos + len(name)] if same else name, (name,))
-        pos = end
+            found[name] = Person(text[start : start + len(name)] if same else name, (name,))
     return list(found.values())
+
+
+def _zh_names(folded: str) -> Iterator[tuple[str, int, int]]:
+    """(word, start, end) of each word jieba tags as a person's name in folded text (two
+    characters or more, not a common word)."""
+    from .lexical import is_common_word, pos_tagged
+
+    pos = 0
+    for word, flag in pos_tagged(folded):
+        end = pos + len(word)
+        if flag == "nr" and len(word) > 1 and not is_common_word(word):
+            yield word, pos, end
+        pos = end
 
 
 def _canonical(people: list[Person], folded_name: str) -> str | None:
@@ -342,22 +350,14 @@ def _unknown_chinese_name(text: str, people: list[Person], speaking: bool) -> bo
     name and ``people`` does not know."""
     if not _CJK.search(text):
         return False
-    from .lexical import is_common_word, pos_tagged
-
     verbs = re.compile(rf"[^。！？!?，,；;\n]{{0,{_VERB_GAP}}}?(?:{_ZH_VERBS})")
     folded = fold(text)
-    pos = 0
-    for word, flag in pos_tagged(folded):
-        end = pos + len(word)
-        if (
-            flag == "nr" and len(word) > 1 and not is_common_word(word)
-            and not _known_name(word, people)
-            and not any(word in a for p in people for a in p.aliases if not a.isascii())
-            and (not speaking or verbs.match(folded, end))
-        ):
-            return True
-        pos = end
-    return False
+    return any(
+        not _known_name(word, people)
+        and not any(word in a for p in people for a in p.aliases if not a.isascii())
+        and (not speaking or verbs.match(folded, end))
+        for word, _, end in _zh_names(folded)
+    )
 
 
 def speaker_in_context(

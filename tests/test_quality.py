@@ -434,6 +434,13 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
     钱七 before 他表示) no longer take the speaker named before them."""
     from bot.annotate import annotate
 
+    def annotated(texts: list[str]) -> list[dict]:
+        """The passages of one added article, annotated as the index build does."""
+        rows = [{"doc_id": "added", "text": t, "heading": None, "start": 0, "end": len(t)}
+                for t in texts]
+        annotate(rows, data_dir)
+        return rows
+
     article = [
         '"Open weights let customers tune a model on their own servers," said Maria Delgado, '
         "chief executive of Lumenchip.",
@@ -446,9 +453,7 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
         "钱七则持不同看法。他表示:“现在谈最终形态还太早,模型本身的能力还不够。”",
         "赵六补充说,公司今年的研发投入将超过十亿元。",
     ]
-    rows = [{"doc_id": "added", "text": t, "heading": None, "start": 0, "end": len(t)}
-            for t in article]
-    annotate(rows, data_dir)
+    rows = annotated(article)
     assert [r["speaker"] for r in rows] == [
         "Maria Delgado", None, "David Kim", "Angela Novak", "赵六", None, "赵六"
     ]
@@ -461,10 +466,7 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
         '"Costs keep falling," Ms Novak added.',
         "而分析师周九则表示,“智能体还需要时间。”",
     ]
-    rows = [{"doc_id": "other", "text": t, "heading": None, "start": 0, "end": len(t)}
-            for t in second]
-    annotate(rows, data_dir)
-    assert [r["speaker"] for r in rows] == ["Angela Novak", "Angela Novak", "周九"]
+    assert [r["speaker"] for r in annotated(second)] == ["Angela Novak", "Angela Novak", "周九"]
 
 
 def test_a_question_put_by_the_host_is_not_the_next_speakers(data_dir: Path):
