@@ -649,7 +649,7 @@ class Engine:
         ("李彥宏", "Li Yanhong" -> "Robin Li"); InvalidQueryError for a name that is neither
         a glossary person's nor any passage's speaker."""
         # spaced and cleaned as questions are (a zero-width space pasted with it is nothing)
-        want = fold(" ".join("".join(c for c in name if unicodedata.category(c) != "Cf").split()))
+        want = fold(" ".join("".join(" " if is_invisible(c) else c for c in name).split()))
         known = sorted(set(self.speakers.tolist()) - {""})
         if not want:
             raise InvalidQueryError(
