@@ -44,7 +44,8 @@ the text that offsets refer to, ``original`` the copy of the original. Doc ids a
 three-digit number and 16 hex digits of the text's sha256 (``005_1f2e3d4c5b6a7988``).
 
 Metadata comes from the arguments, else from the document (HTML meta tags via trafilatura, PDF
-document info, a Markdown ``# title``), else stays null: nothing is invented. The language is
+document info, a Markdown ``# title``, else the headline line cleaning found), else stays null:
+nothing is invented. The language is
 ``lang`` or detected from the text. The same content added twice (same original bytes, or the
 same text up to whitespace) is reported, not duplicated.
 
@@ -556,6 +557,10 @@ def prepare(
     lang = lang or detect_lang(body)
     given = {"title": title, "outlet": outlet, "author": author, "date": date, "url": url}
     meta = {k: _opt(v) or _opt(found.get(k)) for k, v in given.items()}
+    if meta["title"] is None:
+        # the document's own headline: the line cleaning took for its title (a first line
+        # over metadata or before the text, not a sentence of it)
+        meta["title"] = next((_opt(b.text) for b in blocks if b.kind == "title"), None)
     probe = DocInfo("probe", name, None, None, None, None, lang, None, path)
     n = len(document_passages(probe, text, 0, settings))
     if n == 0:

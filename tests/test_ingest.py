@@ -363,6 +363,22 @@ def test_an_added_article_names_its_own_speakers(
     assert retrieve(asked, data_dir=data, index_dir=index, speaker="Robin Li") == []
 
 
+def test_a_text_files_headline_is_its_title(data: Path, tmp_path: Path):
+    """A .txt has no metadata but its first line: a headline over a byline is the title the
+    article is cited by (before, it was cited by its file name)."""
+    src = tmp_path / "chips.txt"
+    src.write_text(
+        "Chip makers bet on open models\n\nBy Jane Roe\n\n"
+        '"Open weights let customers tune a model on their own servers," said Maria Delgado, '
+        "chief executive of Lumenchip.\n",
+        encoding="utf-8",
+    )
+    r = add_document(src, data_dir=data, update_index=False, outlet="Example News")
+    entry = next(d for d in load_catalog(data) if d.doc_id == r.doc_id)
+    assert entry.title == "Chip makers bet on open models"
+    assert entry.label == "Chip makers bet on open models"
+
+
 def test_markdown_keeps_its_file_and_gives_its_title(data: Path, tmp_path: Path):
     src = tmp_path / "notes.md"
     src.write_text(
