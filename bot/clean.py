@@ -32,18 +32,10 @@ FOOTER = re.compile(
 
 # A teaser for another article inside this one ("Read more: Baidu's ERNIE turns two"): that
 # line goes, the article goes on (FOOTER ends it only where no paragraph follows the teaser)
-TEASER = re.compile(
-    r"^\s*(?:Read (?:more|also)|See also|Related|相关阅读|相關閱讀|延伸阅读|延伸閱讀|推荐阅读|"
-    r"推薦閱讀)\s*[:：]\s*\S",
-    re.IGNORECASE,
-)
-
+_TEASER_MARK = r"Read (?:more|also)|See also|相关阅读|相關閱讀|延伸阅读|延伸閱讀|推荐阅读|推薦閱讀"
+TEASER = re.compile(rf"^\s*(?:{_TEASER_MARK}|Related)\s*[:：]\s*\S", re.IGNORECASE)
 # ... or the marker alone on its line, the teased title on the next one
-TEASER_BARE = re.compile(
-    r"^\s*(?:Read (?:more|also)|See also|相关阅读|相關閱讀|延伸阅读|延伸閱讀|推荐阅读|推薦閱讀)"
-    r"\s*[:：]?\s*$",
-    re.IGNORECASE,
-)
+TEASER_BARE = re.compile(rf"^\s*(?:{_TEASER_MARK})\s*[:：]?\s*$", re.IGNORECASE)
 
 # Metadata lines anywhere in the body: bylines, credits, sources, counters.
 META = re.compile(
@@ -231,8 +223,8 @@ def clean_blocks(text: str) -> list[Block]:
     for ln, k, s in zip(body, keep, short, strict=True):
         if not k:
             continue
-        if s or QUESTION.match(_unmarked(ln).text):
-            h = _unmarked(ln)
+        h = _unmarked(ln)
+        if s or QUESTION.match(h.text):
             blocks.append(Block(h.text, h.start, h.end, "heading"))
         else:
             para += 1

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .clean import CJK
 from .lexical import fold
 
 # opening mark -> closing mark; straight double quotes pair with themselves
@@ -317,9 +318,6 @@ class Context:
     open_quote: bool = False
 
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
-
-
 def _known_name(name: str, people: list[Person]) -> bool:
     folded = fold(name)
     return any(
@@ -348,7 +346,7 @@ def _speaks_unknown(text: str, people: list[Person]) -> bool:
 def _unknown_chinese_name(text: str, people: list[Person], speaking: bool) -> bool:
     """Whether the text names (``speaking``: as saying something) a person jieba tags as a
     name and ``people`` does not know."""
-    if not _CJK.search(text):
+    if not CJK.search(text):
         return False
     verbs = re.compile(rf"[^。！？!?，,；;\n]{{0,{_VERB_GAP}}}?(?:{_ZH_VERBS})")
     folded = fold(text)
