@@ -890,16 +890,6 @@ SEND_JS = """
 }
 """
 
-# The passages control as slider_k reads it: a whole number from 1 to UI_MAX_K (run in the
-# page; a value in range comes back as it is, so the change settles at once)
-CLAMP_K_JS = f"""
-(k) => {{
-  const n = Number(k);
-  if (k === null || k === '' || !Number.isFinite(n)) return k;  // being typed: left alone
-  return Math.min(Math.max(Math.floor(n + 0.5), 1), {UI_MAX_K});
-}}
-"""
-
 # Gradio scopes the rules of `css` inside media queries to its content area; the page margins
 # lie outside it, so this one goes into <head> as it is.
 HEAD = """<style>
@@ -1262,8 +1252,6 @@ def build_demo(
         ask_btn.click(on_ask, ask_inputs, ask_outputs, js=SEND_JS, **asking)
         for btn in example_btns:
             btn.click(on_ask, [btn, turns, docs, langs, k_slider], ask_outputs, **asking)
-        # the slider's number box takes any number: it shows what the search will use
-        k_slider.change(None, [k_slider], [k_slider], js=CLAMP_K_JS, **ui_events)
         chat.click(on_open, [turns], [source], **ui_events)
         source.click(on_close, None, [source], **ui_events)  # the viewer's × button
         clear.click(on_clear, None, [chat, turns, source, box], **ui_events)

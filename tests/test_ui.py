@@ -971,18 +971,6 @@ def test_chat_in_a_browser(
             page.wait_for_timeout(1500)
             assert page.locator("#qb-chat .qb-turn").count() == 11
             box.fill("")
-            # the passages box shows what the search uses: 25 becomes the slider's 20
-            page.get_by_text("Filters / 筛选").click()
-            k_box = page.locator("#qb-k input[type=number]")
-            k_box.fill("25")
-            k_box.press("Tab")
-            page.wait_for_function(
-                f"document.querySelector('#qb-k input[type=number]').value === '{ui.UI_MAX_K}'",
-                timeout=WAIT_MS,
-            )
-            k_box.fill("5")
-            k_box.press("Tab")
-            page.get_by_text("Filters / 筛选").click()
 
             # phone width: nothing wider than the screen, the passage text still legible
             page.set_viewport_size({"width": 390, "height": 844})
