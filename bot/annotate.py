@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from .lexical import GLOSSARY_NAME
-from .quotes import Context, discover_people, load_people, quote_spans, speaker_in_context
+from .quotes import (
+    Context,
+    discover_people,
+    load_people,
+    quote_spans,
+    speaker_in_context,
+    with_surnames,
+)
 
 
 def annotate(rows: list[dict[str, Any]], data_dir: Path) -> None:
@@ -23,7 +30,7 @@ def annotate(rows: list[dict[str, Any]], data_dir: Path) -> None:
             ctx = Context()
             # the glossary's people, and whoever else this article quotes by name
             text = "\n".join(r["text"] for r in rows[i:] if r["doc_id"] == row["doc_id"])
-            people = glossary + discover_people(text, glossary)
+            people = with_surnames(glossary + discover_people(text, glossary), text)
         speaker, ctx = speaker_in_context(row["text"], people, ctx, row.get("heading"))
         same_doc = i + 1 < len(rows) and rows[i + 1]["doc_id"] == row["doc_id"]
         after = rows[i + 1]["text"] if same_doc else ""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .clean import CJK
@@ -44,11 +44,14 @@ _EN_PRONOUN = r"\b(?:he|she)\b"
 @dataclass(frozen=True)
 class Person:
     """A canonical name and the folded forms of all its aliases; ``surname`` (folded), when
-    set, also attributes on its own ("Delgado said"), which a lone first name never does."""
+    set, also attributes on its own ("Delgado said"), which a lone first name never does.
+    ``family`` is the glossary's surname, which becomes ``surname`` only in an article that
+    names the person in full (``with_surnames``): "Li" alone could be anyone."""
 
     canonical: str
     aliases: tuple[str, ...]
     surname: str | None = None
+    family: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,54 @@ def load_people(glossary_path: Path) -> list[Person]:
         # one-word Latin aliases ("Robin") are too ambiguous to attribute speech by
         aliases = [str(e["canonical"]), *map(str, e.get("aliases", []))]
         folded = {fold(a) for a in aliases if a.strip()}
-        people.append(Person(str(e["canonical"]), tuple(sorted(folded, key=len, reverse=True))))
+        family = fold(str(e.get("surname") or "")).strip()
+        people.append(Person(
+            str(e["canonical"]),
+            tuple(sorted(folded, key=len, reverse=True)),
+            family=family if re.fullmatch(r"[a-z]+(?:-[a-z]+)?", family) else None,
+        ))
     return people
+
+
+def with_surnames(people: list[Person], text: str) -> list[Person]:
+    """``people`` for one article: a glossary surname ("surname": "Li") attributes on its own
+    ("…," Li said) once the article names the person in full (Robin Li, 李彦宏), as news
+    text does after a first mention; not when the article names someone else who bears it
+    (Li Ming), nor a surname two of ``people`` share."""
+    folded = fold(text)
+    full = _name_pattern([replace(p, surname=None) for p in people])
+    named = set() if full is None else {
+        _canonical(people, m.group("name")) for m in full.finditer(folded)
+    }
+    active = [
+        replace(p, surname=p.family)
+        if p.family and p.canonical in named and not _other_bearer(p, p.family, text)
+        else p
+        for p in people
+    ]
+    surnames = [p.surname for p in active if p.surname]
+    return [
+        replace(p, surname=None) if p.surname and surnames.count(p.surname) > 1 else p
+        for p in active
+    ]
+
+
+def _other_bearer(person: Person, family: str, text: str) -> bool:
+    """Whether the text names someone other than ``person`` with the surname ``family``: a
+    rarer-than-common capitalised word next to it that no alias of ``person`` has."""
+    from wordfreq import zipf_frequency
+
+    fam = re.escape(family)
+    pattern = re.compile(
+        rf"(?<![A-Za-z])(?:([A-Z][a-z]+)\s+(?i:{fam})|(?i:{fam})\s+([A-Z][a-z]+))(?![A-Za-z])"
+    )
+    for m in pattern.finditer(text):
+        other = next(g for g in m.groups() if g)
+        if zipf_frequency(other.lower(), "en") >= _NAME_WORD_MAX_ZIPF:
+            continue  # "Then Li said", "Li Said": not a name
+        if not any(fold(m.group(0)) in a for a in person.aliases):
+            return True
+    return False
 
 
 def find_quotes(text: str) -> list[tuple[int, int]]:

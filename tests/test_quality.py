@@ -467,6 +467,19 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
         "而分析师周九则表示,“智能体还需要时间。”",
     ]
     assert [r["speaker"] for r in annotated(second)] == ["Angela Novak", "Angela Novak", "周九"]
+    # a glossary surname attributes alone only after the article names the person in full,
+    # and not when two people the article names share it
+    third = [
+        "Robin Li, the founder of Baidu, opened the conference on Tuesday.",
+        '"Open source is a kind of intelligence tax," Li said.',
+        '"Costs will fall," said Wang.',
+    ]
+    rows = annotated(third)
+    assert [r["speaker"] for r in rows] == [None, "Robin Li", None]
+    assert [q["speaker"] for q in rows[1]["quotes"]] == ["Robin Li"]
+    assert [r["speaker"] for r in annotated(third[1:])] == [None, None]
+    shared = ["Robin Li and Li Ming, a developer, both spoke.", '"Not yet," Li said.']
+    assert annotated(shared)[1]["speaker"] is None
 
 
 def test_a_question_put_by_the_host_is_not_the_next_speakers(data_dir: Path):
