@@ -439,6 +439,9 @@ def speaker_in_context(
     elif (
         not any(p.search(folded) for p in _OTHER_SPEAKER)
         and not _speaks_unknown(text, people)
+        # "behind Li Yanhong's statement, …": a text naming the speaker outside a quotation,
+        # and not as saying it, is about them (nobody speaks of himself by name)
+        and ctx.speaker not in people_named(_QUOTED.sub("", folded), people)
         and _continues(folded, ctx, heading)
     ):
         who = speaker = ctx.speaker

@@ -386,9 +386,9 @@ def test_speaker_attribution_on_a_hand_labelled_sample(engine):
         if said != truth:
             wrong.append((label["starts"], said, truth))
     assert len(labels) == len(engine.rows) == 121
-    # measured: 112/121 right, 86 of 88 named speakers right, 86 of 93 labelled ones found
-    assert right / len(labels) >= 0.9, wrong
-    assert named_right / named >= 0.95, wrong
+    # measured: 114/121 right, 86 of 86 named speakers right, 86 of 93 labelled ones found
+    assert right / len(labels) >= 0.93, wrong
+    assert named_right / named >= 0.98, wrong
     assert named_right / labelled >= 0.9, wrong
 
 
@@ -480,6 +480,17 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
     assert [r["speaker"] for r in annotated(third[1:])] == [None, None]
     shared = ["Robin Li and Li Ming, a developer, both spoke.", '"Not yet," Li said.']
     assert annotated(shared)[1]["speaker"] is None
+    # a quotation left open carries on into the next passage, unless that passage names the
+    # speaker outside a quotation without an attribution: it is about them, not theirs
+    opened = '"Open source is a tax," said Robin Li. "Closed models will keep their lead.'
+    after = [
+        "Behind Robin Li's remarks, the market for large models is still at an early stage.",
+        'The market is still at an early stage, and we will keep investing."',
+        "这是李彦宏今年第三次公开反思,我们注意到他的语气更重了。",
+    ]
+    assert [[r["speaker"] for r in annotated([opened, a])] for a in after] == [
+        ["Robin Li", None], ["Robin Li", "Robin Li"], ["Robin Li", None]
+    ]
 
 
 def test_a_question_put_by_the_host_is_not_the_next_speakers(data_dir: Path):
