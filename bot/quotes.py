@@ -420,7 +420,10 @@ def speaker_in_context(
     if own:
         speaker = own[-1][1]
         tail = _last_sentence_start(folded)
-        if own[0][0] < tail or not tail or find_quotes(folded[tail:]):
+        if (
+            own[0][0] < tail or not tail or find_quotes(folded[tail:])
+            or _REPORTED.search(folded, own[0][0])
+        ):
             who: str | None = own[0][1]
         else:
             # only the last sentence introduces someone ("... X told reporters."): the
@@ -450,6 +453,14 @@ def speaker_in_context(
     curly = text.count("“") + text.count("「") - text.count("”") - text.count("」")
     open_quote = curly > 0 or text.count('"') % 2 == 1
     return who, Context(speaker, named, heading, open_quote)
+
+
+# the last sentence gives what was said ("Li Yanhong said today that …", 李彦宏表示,闭源…),
+# not only who is about to speak ("… Wang Xiaochuan told reporters.", 李彦宏表示:)
+_REPORTED = re.compile(
+    rf"\b(?:{_EN_VERBS})\b(?:\s+[a-z]+){{0,3}}?\s+that\b"
+    rf"|(?:{_ZH_VERBS})[,，]?[^。！？!?:：\n]{{8,}}[。！？!?]?\s*$"
+)
 
 
 def _last_sentence_start(folded: str) -> int:
