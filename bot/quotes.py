@@ -279,6 +279,11 @@ class Attributor:
         self._attrib = [
             # 李彦宏表示 / 方汉在会上认为
             re.compile(rf"{n}[^。！？!?，,；;\n]{{0,{_VERB_GAP}}}?(?:{_ZH_VERBS})"),
+            # 李彦宏选择坚持自己之前的观点,认为… / …大公司反应太慢,并批评…: the verb opens the
+            # next clause, whose subject is still the name
+            re.compile(
+                rf"{n}[^。！？!?，,；;\n]{{0,{_VERB_GAP}}}[,，](?:并|也|还|更|又|则)?(?:{_ZH_VERBS})"
+            ),
             # transcript label: 李彦宏: / 李彦宏：
             re.compile(rf"(?:^|\n|。)\s*{n}\s*[:：]"),
             # Robin Li said / Li Yanhong, the founder, said
