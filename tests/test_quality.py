@@ -504,7 +504,10 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
     assert [annotated([t])[0]["speaker"] for t in last] == ["Robin Li", None, "Robin Li", None]
     # a speech verb opening the clause after the name's is still theirs; one with its own
     # subject is not
-    clauses = ["对于开源,方汉给出了不同的答案,认为开源也能赚钱。", "李彦宏讲完之后,王小川表示不同意。"]
+    clauses = [
+        "对于开源,方汉给出了不同的答案,认为开源也能赚钱。",
+        "李彦宏讲完之后,王小川表示不同意。",
+    ]
     assert [annotated([t])[0]["speaker"] for t in clauses] == ["Fang Han", "Wang Xiaochuan"]
 
 
