@@ -29,13 +29,17 @@ _VERB_GAP = 24
 _ZH_VERBS = (
     "表示|说|說|认为|認為|坦言|直言|指出|强调|強調|称|稱|透露|提到|提出|回应|回應|"
     "解释|解釋|谈到|談到|谈及|談及|提及|告诉|告訴|补充|補充|判断|判斷|预测|預測|坚持认为|如是表示|"
-    "看来|看來|觉得|覺得|痛斥|批评|批評|呼吁|呼籲|阐述|闡述"
+    "看来|看來|觉得|覺得|痛斥|批评|批評|呼吁|呼籲|阐述|闡述|介绍|介紹|测算|測算|估算|估计|估計|"
+    "续指|續指|又指|亦指|并指|並指|再指|不讳言|不諱言|建议|建議"
 )
 _EN_VERBS = (
     r"said|says|say|believes|believe|argued|argues|added|adds|noted|notes|stated|states|"
     r"pointed out|explained|explains|told|thinks|insisted|insists|stressed|emphasized|"
     r"warned|claimed|claims|remarked|wrote|asked|saying|mentioned|mentions|talked about|"
-    r"spoke|predicts|predicted|revealed|admitted|poured cold water"
+    r"spoke|predicts|predicted|revealed|admitted|poured cold water|disagreed|agreed|replied|"
+    r"responded|countered|cautioned|acknowledged|conceded|joked|recalled|arguing|adding|"
+    r"noting|warning|insisting|estimated|estimates|described|describes|suggested|suggests|"
+    r"recommended"
 )
 _ZH_PRONOUN = "他|她"
 _EN_PRONOUN = r"\b(?:he|she)\b"
@@ -92,29 +96,38 @@ def load_people(glossary_path: Path) -> list[Person]:
 def with_surnames(people: list[Person], text: str) -> list[Person]:
     """``people`` for one article: a glossary surname ("surname": "Li") attributes on its own
     ("…," Li said) once the article names the person in full (Robin Li, 李彦宏), as news
-    text does after a first mention; not when the article names someone else who bears it
-    (Li Ming), nor a surname two of ``people`` share."""
+    text does after a first mention. When the article also names someone else who bears it
+    (Li Ming), the surname stays with whoever it named first (news text writes a later
+    namesake in full), as does a surname two of ``people`` share."""
     folded = fold(text)
     full = _name_pattern([replace(p, surname=None) for p in people])
-    named = set() if full is None else {
-        _canonical(people, m.group("name")) for m in full.finditer(folded)
-    }
-    active = [
-        replace(p, surname=p.family)
-        if p.family and p.canonical in named and not _other_bearer(p, p.family, text)
-        else p
-        for p in people
-    ]
-    surnames = [p.surname for p in active if p.surname]
+    first: dict[str, int] = {}
+    for m in full.finditer(folded) if full is not None else ():
+        who = _canonical(people, m.group("name"))
+        if who is not None:
+            first.setdefault(who, m.start())
+    active = []
+    for p in people:
+        if p.family and p.canonical in first:
+            other = _other_bearer(p, p.family, text)
+            if other is None or first[p.canonical] < other:
+                p = replace(p, surname=p.family)
+        active.append(p)
+    # a surname several of them bear: whoever the article named first
+    owner: dict[str, str] = {}
+    for p in sorted(active, key=lambda p: first.get(p.canonical, len(folded))):
+        if p.surname:
+            owner.setdefault(p.surname, p.canonical)
     return [
-        replace(p, surname=None) if p.surname and surnames.count(p.surname) > 1 else p
+        replace(p, surname=None) if p.surname and owner[p.surname] != p.canonical else p
         for p in active
     ]
 
 
-def _other_bearer(person: Person, family: str, text: str) -> bool:
-    """Whether the text names someone other than ``person`` with the surname ``family``: a
-    rarer-than-common capitalised word next to it that no alias of ``person`` has."""
+def _other_bearer(person: Person, family: str, text: str) -> int | None:
+    """Where the text first names someone other than ``person`` with the surname ``family``
+    (a rarer-than-common capitalised word next to it that no alias of ``person`` has), or
+    None."""
     from wordfreq import zipf_frequency
 
     fam = re.escape(family)
@@ -126,8 +139,8 @@ def _other_bearer(person: Person, family: str, text: str) -> bool:
         if zipf_frequency(other.lower(), "en") >= _NAME_WORD_MAX_ZIPF:
             continue  # "Then Li said", "Li Said": not a name
         if not any(fold(m.group(0)) in a for a in person.aliases):
-            return True
-    return False
+            return m.start()
+    return None
 
 
 def find_quotes(text: str) -> list[tuple[int, int]]:
@@ -165,6 +178,9 @@ def _name_pattern(people: list[Person]) -> re.Pattern[str] | None:
     return re.compile("(?P<name>" + "|".join(sorted(alts, key=len, reverse=True)) + ")")
 
 
+# how long an appositive between a name and its verb may be ("Fang Han, chairman of Kunlun
+# Tech, the Shenzhen-listed company behind the Skywork models, said")
+_APPOSITIVE = 160
 # a name as news text writes it before or after a speech verb: two or three capitalised words
 _EN_NAME = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?: [A-Z][a-z]+(?:-[A-Z][a-z]+)?){1,2}"
 # "Dr. Angela Novak", "Ms Novak": a courtesy title before the name is not part of it
@@ -173,8 +189,8 @@ _EN_SAID_BY = re.compile(
     rf"(?<![A-Za-z])({_EN_NAME}),?\s+(?:also\s+)?(?:{_EN_VERBS})\b"
     rf"|\b(?:said|says|added|told|noted|explained|wrote)\s+{_EN_HONORIFIC}({_EN_NAME})"
     rf"(?![A-Za-z])"
-    # "Angela Novak, a venture investor, said"
-    rf"|(?<![A-Za-z])({_EN_NAME}),\s+(?:a|an|the)\s[^,.\n]{{1,60}},\s+(?:also\s+)?"
+    # "Angela Novak, a venture investor, said" / "Priya Raman, who covers …, said"
+    rf"|(?<![A-Za-z])({_EN_NAME}),\s+[^.\n]{{1,{_APPOSITIVE}}}?,\s+(?:also\s+)?"
     rf"(?:{_EN_VERBS})\b"
 )
 # one capitalised word with a speech verb: a surname ("Wang said", "said Li") or a pronoun
@@ -194,9 +210,31 @@ _EN_TITLES = frozenset(
     "senator governor mayor chief executive manager analyst engineer researcher scientist "
     "economist author editor reporter host moderator general judge".split()
 )
+# words of an organisation's name, not a person's ("Kunlun Tech", "Harbour Street Research")
+_EN_ORG_WORDS = frozenset(
+    "tech technology technologies group inc corp corporation co ltd limited capital "
+    "research securities bank labs lab intelligence holdings partners ventures fund "
+    "university institute college school academy media network networks cloud systems "
+    "software motors games studio studios association council ministry agency bureau "
+    "times post news daily journal review street".split()
+)
+# a capitalised name right after one of these is a place or an organisation ("chairman of
+# Kunlun Tech", "an analyst at Harbour Street")
+_EN_BEFORE_ORG = re.compile(r"\b(?:of|at|for|from|with|by|behind|in|to|on|and)\s+$", re.I)
 
 
 _ZH_NAME_PARTICLES = "则也还就都又亦"
+# (a name jieba finds in running text is taken for a speaker's only this close to the verb)
+_NAME_VERB_GAP = 8
+# a name followed by one of these is an organisation's (艾瑞咨询, 映川科技)
+_ZH_ORG_AFTER = re.compile(
+    "咨询|公司|集团|科技|证券|银行|研究院|研究所|智能|资本|基金|网络|传媒|大学|学院|医院|汽车|"
+    "控股|实验室|协会|基金会|电视台|日报|新闻"
+)
+_ZH_TITLES = re.compile(
+    "执行长|执行官|总裁|董事长|创始人|创办人|制作人|分析师|主任|院长|教授|经理|总监|官员|"
+    "合伙人|负责人|研究员|工程师|主席|部长|局长|校长|主编|发言人"
+)
 
 
 def discover_people(text: str, known: list[Person]) -> list[Person]:
@@ -211,27 +249,57 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
     taken = {a for p in known for a in p.aliases}
     found: dict[str, Person] = {}
     for m in _EN_SAID_BY.finditer(text):
-        words = next(g for g in m.groups() if g).split()
+        group = next(i for i, g in enumerate(m.groups(), 1) if g)
+        if _EN_BEFORE_ORG.search(text[max(0, m.start(group) - 12) : m.start(group)]):
+            continue
+        if m.group(0).endswith("asked"):
+            continue  # a moderator's or reporter's question, not someone's statement
+        words = m.group(group).split()
         while words and (
             words[0].lower() in _EN_TITLES
             or zipf_frequency(words[0].lower(), "en") >= _NAME_OPENER_MIN_ZIPF
         ):
             words = words[1:]  # a title, or a capitalised sentence opener ("Then")
-        if len(words) < 2 or zipf_frequency(words[-1].lower(), "en") >= _NAME_WORD_MAX_ZIPF:
+        if (
+            len(words) < 2
+            or zipf_frequency(words[-1].lower(), "en") >= _NAME_WORD_MAX_ZIPF
+            or any(w.lower() in _EN_ORG_WORDS for w in words)
+        ):
             continue
         name = " ".join(words)
         folded = fold(name)
         if any(a in folded for a in taken if len(a) > 2) or folded in found:
             continue
-        surname = fold(words[-1])
+        # "Liu Jianguo" is written family name first, "Maria Delgado" last
+        surname = fold(words[0] if fold(words[0]) in _PINYIN_SURNAMES else words[-1])
         found[folded] = Person(name, (folded,), surname if surname not in taken else None)
-    verbs = re.compile(rf"\s*(?:{_ZH_VERBS})")
+    # "Chen Yufei, chief executive of DeepRiver, was unimpressed. "…," Chen said": a surname
+    # that speaks, and a full name the article gave before it
+    surnames = taken | {p.surname for p in found.values() if p.surname}
+    for m in _EN_ONE_WORD_SAID.finditer(text):
+        word = next(g for g in m.groups() if g)
+        if fold(word) in surnames or zipf_frequency(word.lower(), "en") >= _NAME_WORD_MAX_ZIPF:
+            continue
+        full = _full_name(text[: m.start()], word, taken)
+        if full is not None and fold(full) not in found:
+            found[fold(full)] = Person(full, (fold(full),), fold(word))
+            surnames.add(fold(word))
+    # 林嘉欣则对记者表示: a particle and a few words may come between the name and the verb
+    verbs = re.compile(rf"[^。！？!?，,；;：:\n]{{0,{_NAME_VERB_GAP}}}?(?:{_ZH_VERBS})")
     folded_text = fold(text)
-    for word, start, end in _zh_names(folded_text):
+    names = list(_zh_names(folded_text))
+    starts = [start for _, start, _ in names]
+    for word, start, end in names:
+        said = verbs.match(folded_text, end)
         if (
             word not in found
             and not any(a in word or word in a for a in taken if not a.isascii())
-            and verbs.match(folded_text, end)
+            and said
+            # the name nearest the verb, and no title between ("台湾独立音乐制作人吴若瑜表示":
+            # the words before the title are an organisation's)
+            and not any(end <= other < said.end() for other in starts)
+            and not _ZH_TITLES.search(said.group(0))
+            and not _ZH_ORG_AFTER.match(folded_text, end)
         ):
             # jieba glues a particle onto a name before a verb (周九则表示): not part of it
             name = word[:-1] if len(word) > 2 and word[-1] in _ZH_NAME_PARTICLES else word
@@ -241,17 +309,93 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
     return list(found.values())
 
 
+def _full_name(before: str, surname: str, taken: set[str]) -> str | None:
+    """The first two-word name in ``before`` that begins or ends with ``surname`` (Chen
+    Yufei, Maria Delgado), introduced as a person is (an appositive after it, a title
+    before it), and no organisation or known name; or None."""
+    from wordfreq import zipf_frequency
+
+    word = re.escape(surname)
+    pattern = re.compile(
+        rf"(?<![A-Za-z])(?:{word} ([A-Z][a-z]+)|([A-Z][a-z]+) {word})(?![A-Za-z])(?P<comma>,)?"
+    )
+    for m in pattern.finditer(before):
+        other = next(g for g in m.groups() if g)
+        name = m.group(0).rstrip(",")
+        if (
+            zipf_frequency(other.lower(), "en") < _NAME_WORD_MAX_ZIPF
+            and other.lower() not in _EN_TITLES | _EN_ORG_WORDS
+            and not _EN_BEFORE_ORG.search(before[max(0, m.start() - 12) : m.start()])
+            and not any(a in fold(name) for a in taken if len(a) > 2)
+            and (m.group("comma") or _titled(before[: m.start()]))
+        ):
+            return name
+    return None
+
+
+def _titled(before: str) -> bool:
+    """Whether ``before`` ends with a title ("analyst ", "Chief Executive ")."""
+    words = before.split()
+    return bool(words) and words[-1].lower().strip(",") in _EN_TITLES
+
+
+# the commonest Chinese family names (folded): jieba often cuts a name it does not know
+# into the family name and the given name (林 + 志远, 陈 + 浩然, 梁家 + 豪)
+_ZH_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
+    "龚邵万钱严覃武戴莫孔向汤欧温"
+)
+# family names as English text spells them, first in a Chinese name ("Liu Jianguo")
+_PINYIN_SURNAMES = frozenset(
+    "wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng "
+    "liang xie song tang han feng deng cao peng zeng xiao tian dong yuan pan jiang cai yu du ye "
+    "cheng su wei lu ding ren shen yao cui zhong tan fan jin shi liao jia xia fu fang bai zou "
+    "meng xiong qin qiu yin xue lei hou long tao mao hao gong shao wan qian yan wu dai mo kong "
+    "xiang tang ou".split()
+)
+# the tags of words that cannot be a given name (verbs, particles, prepositions, pronouns…)
+_NOT_GIVEN_NAME = ("v", "u", "p", "c", "d", "r", "m", "q", "x", "e", "y", "f", "t")
+
+
 def _zh_names(folded: str) -> Iterator[tuple[str, int, int]]:
-    """(word, start, end) of each word jieba tags as a person's name in folded text (two
-    characters or more, not a common word)."""
+    """(word, start, end) of each person's name in folded text: a word jieba tags as one
+    (two characters or more, not a common word), or a family name jieba cut off from the
+    given name after it (two or three characters in all)."""
     from .lexical import is_common_word, pos_tagged
 
+    tagged = pos_tagged(folded)
     pos = 0
-    for word, flag in pos_tagged(folded):
+    skip = 0
+    for i, (word, flag) in enumerate(tagged):
         end = pos + len(word)
-        if flag == "nr" and len(word) > 1 and not is_common_word(word):
+        if skip:
+            skip -= 1
+        elif flag == "nr" and len(word) > 1 and not is_common_word(word):
             yield word, pos, end
+        else:
+            whole = _with_given_name(word, flag, tagged[i + 1 : i + 2])
+            if whole is not None:
+                yield whole, pos, pos + len(whole)
+                skip = 1
         pos = end
+
+
+def _with_given_name(word: str, flag: str, after: list[tuple[str, str]]) -> str | None:
+    """``word`` joined with the next word when the two read as one name (林 + 志远, 梁家 +
+    豪), else None."""
+    if not after or word[0] not in _ZH_SURNAMES or not CJK.fullmatch(word[0]):
+        return None
+    nxt, nflag = after[0]
+    if nflag.startswith(_NOT_GIVEN_NAME) or not all(CJK.fullmatch(c) for c in nxt):
+        return None
+    if len(word) == 1 and nxt in ("女士", "先生"):
+        return word + nxt  # 刘女士: how an article names someone it gives no full name
+    if len(word) == 1 and len(nxt) in (1, 2):
+        return word + nxt
+    if len(word) == 2 and len(nxt) == 1 and flag.startswith("nr"):
+        return word + nxt
+    return None
 
 
 def _canonical(people: list[Person], folded_name: str) -> str | None:
@@ -278,7 +422,8 @@ class Attributor:
         n = names.pattern
         self._attrib = [
             # 李彦宏表示 / 方汉在会上认为
-            re.compile(rf"{n}[^。！？!?，,；;\n]{{0,{_VERB_GAP}}}?(?:{_ZH_VERBS})"),
+            # (not 方汉的判断: "his judgement" is a noun)
+            re.compile(rf"{n}(?!的)[^。！？!?，,；;\n]{{0,{_VERB_GAP}}}?(?:{_ZH_VERBS})"),
             # 李彦宏选择坚持自己之前的观点,认为… / …大公司反应太慢,并批评…: the verb opens the
             # next clause, whose subject is still the name
             re.compile(
@@ -287,7 +432,9 @@ class Attributor:
             # transcript label: 李彦宏: / 李彦宏：
             re.compile(rf"(?:^|\n|。)\s*{n}\s*[:：]"),
             # Robin Li said / Li Yanhong, the founder, said
-            re.compile(rf"{n}(?:,[^,.]{{0,60}},)?\s+(?:also\s+|further\s+)?(?:{_EN_VERBS})\b"),
+            re.compile(
+                rf"{n}(?:,[^.;\n]{{0,{_APPOSITIVE}}}?,)?\s+(?:also\s+|further\s+)?(?:{_EN_VERBS})\b"
+            ),
             # "...," said Robin Li / according to Robin Li / said Dr. Angela Novak
             re.compile(rf"(?:{_EN_VERBS}|according to)\s+(?:(?:dr|mr|mrs|ms|prof)\.?\s+)?{n}"),
         ]
@@ -349,7 +496,8 @@ _OTHER_SPEAKER = (
 )
 # an unattributed passage is still someone's speech when it speaks in the first person or
 # opens with a quotation mark
-_FIRST_PERSON = re.compile(r"我|(?<![a-z])(?:i|we|our|us)(?![a-z])")
+# (not 我国 and the like: "our country" is a reporter's word too)
+_FIRST_PERSON = re.compile(r"我(?![国省市县区校院军党])|(?<![a-z])(?:i|we|our|us)(?![a-z])")
 _OPENS_QUOTE = re.compile(r"^\s*[“「『\"]")
 _QUOTED = re.compile(r"“[^”]*”|「[^」]*」")
 # a transcript section headed by the interviewer's question ("问:…", "Q: …"): every paragraph
@@ -419,15 +567,28 @@ def speaker_in_context(
     next passage. Passages are read in article order (``annotate``)."""
     att = _attributor(people)
     folded = fold(text)
+    if _ASKED.match(folded):
+        # the interviewer's question (问：你怎么看李彦宏说的…): nobody's answer, whoever it
+        # names; the one asked answers next
+        return None, Context(ctx.speaker, ctx.named, heading, False)
+    if _ANSWERED.match(folded) and (ctx.speaker or ctx.named):
+        # 答：… is the person the transcript interviews: who spoke before the question, or
+        # the one its introduction named (王小川接受了本报记者专访。以下为采访实录：)
+        answerer = ctx.speaker or ctx.named
+        return answerer, Context(answerer, ctx.named, heading, False)
     named = att.last_named(folded) or ctx.named
     speaker: str | None = None  # whose speech goes on into the next passage
     own = att.attributions(folded)
+    if own and _INTERVIEW_INTRO.search(folded):
+        # 方汉日前接受本刊专访,谈及…。以下为访谈摘要: the interview follows; this introduces it
+        return None, Context(own[-1][1], named, heading, False)
     if own:
         speaker = own[-1][1]
         tail = _last_sentence_start(folded)
         if (
             own[0][0] < tail or not tail or find_quotes(folded[tail:])
             or _REPORTED.search(folded, own[0][0])
+            or _REPORTED_BEFORE.search(folded[tail : own[0][0]])
         ):
             who: str | None = own[0][1]
         else:
@@ -463,9 +624,19 @@ def speaker_in_context(
 # the last sentence gives what was said ("Li Yanhong said today that …", 李彦宏表示,闭源…),
 # not only who is about to speak ("… Wang Xiaochuan told reporters.", 李彦宏表示:)
 _REPORTED = re.compile(
-    rf"\b(?:{_EN_VERBS})\b(?:\s+[a-z]+){{0,3}}?\s+that\b"
+    rf"\b(?:{_EN_VERBS})\b(?:\s+[a-z]+){{0,5}}?\s+that\b"
     rf"|(?:{_ZH_VERBS})[,，]?[^。！？!?:：\n]{{8,}}[。！？!?]?\s*$"
 )
+
+
+# … or gives it before the name ("Baidu has no plans to release it, Li told reporters.")
+_REPORTED_BEFORE = re.compile(rf"[^,，]{{20,}}[,，]\s*(?:(?:{_EN_VERBS})\s+)?$")
+# a paragraph that is the interviewer's question, or the answer, by its label
+_ASKED = re.compile(r"\s*(?:问|q|记者|主持人|host|reporter|interviewer)\s*[:：]")
+_INTERVIEW_INTRO = re.compile(
+    r"接受[^。！？!?\n]{0,12}?(?:采访|专访|访问|访谈)[^。！？!?\n]*[。！？!?]?\s*以下|以下[为是][^。\n]{0,8}[:：]\s*$"
+)
+_ANSWERED = re.compile(r"\s*(?:答|a)\s*[:：]")
 
 
 def _last_sentence_start(folded: str) -> int:

@@ -455,7 +455,7 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
     ]
     rows = annotated(article)
     assert [r["speaker"] for r in rows] == [
-        "Maria Delgado", None, "David Kim", "Angela Novak", "赵六", None, "赵六"
+        "Maria Delgado", "Peter Wang", "David Kim", "Angela Novak", "赵六", None, "赵六"
     ]
     assert [q["speaker"] for q in rows[2]["quotes"]] == ["David Kim", "David Kim"]
     assert [q["speaker"] for q in rows[5]["quotes"]] == [None]
@@ -467,8 +467,8 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
         "而分析师周九则表示,“智能体还需要时间。”",
     ]
     assert [r["speaker"] for r in annotated(second)] == ["Angela Novak", "Angela Novak", "周九"]
-    # a glossary surname attributes alone only after the article names the person in full,
-    # and not when two people the article names share it
+    # a glossary surname attributes alone only after the article names the person in full;
+    # a surname two people share goes to whoever the article named first
     third = [
         "Robin Li, the founder of Baidu, opened the conference on Tuesday.",
         '"Open source is a kind of intelligence tax," Li said.',
@@ -479,7 +479,9 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
     assert [q["speaker"] for q in rows[1]["quotes"]] == ["Robin Li"]
     assert [r["speaker"] for r in annotated(third[1:])] == [None, None]
     shared = ["Robin Li and Li Ming, a developer, both spoke.", '"Not yet," Li said.']
-    assert annotated(shared)[1]["speaker"] is None
+    assert annotated(shared)[1]["speaker"] == "Robin Li"
+    later = ["Li Ming, a developer, spoke first. Robin Li followed.", '"Not yet," Li said.']
+    assert annotated(later)[1]["speaker"] == "Li Ming"
     # a quotation left open carries on into the next passage, unless that passage names the
     # speaker outside a quotation without an attribution: it is about them, not theirs
     opened = '"Open source is a tax," said Robin Li. "Closed models will keep their lead.'
@@ -509,6 +511,67 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
         "李彦宏讲完之后,王小川表示不同意。",
     ]
     assert [annotated([t])[0]["speaker"] for t in clauses] == ["Fang Han", "Wang Xiaochuan"]
+    # people outside the glossary: by a surname after an appositive that gave the full name
+    # (family name first when it is a Chinese one), after a "who" clause, or by a Chinese
+    # name jieba cut in two; organisations and a moderator's question are nobody's
+    others = [
+        "Chen Yufei, chief executive of DeepRiver, was unimpressed. \"Not yet,\" Chen said.",
+        "\"Costs fall,\" said Liu Jianguo, a deputy director at the bureau. Liu said more.",
+        "Priya Raman, who covers internet companies for Harbour Street Research, said so.",
+        "Fang Han, chairman of Kunlun Tech, the company behind Skywork, said he agreed.",
+        "The moderator, Rachel Tan, a correspondent, asked both men about costs.",
+        "帶著孩子前來參觀的家長吳美玲說，孩子非常興奮。",
+        "据艾瑞咨询测算，市场规模约为30亿元。",
+        "台灣獨立音樂製作人吳若瑜表示，AI歌曲已經聽起來像那麼一回事。",
+    ]
+    assert [annotated([t])[0]["speaker"] for t in others] == [
+        "Chen Yufei", "Liu Jianguo", "Priya Raman", "Fang Han", None, "吳美玲", None, "吳若瑜"
+    ]
+    # an interview transcript: the question is nobody's, the answer the interviewee's
+    transcript = [
+        "发布会结束后，王小川接受了本报记者专访。以下为采访实录：",
+        "问：你怎么看李彦宏说的“开源模型会越来越落后”？",
+        "答：我不认同这个说法。",
+        "据国家卫健委公开数据，我国儿科医生仍然短缺。",
+    ]
+    assert [r["speaker"] for r in annotated(transcript)] == [
+        None, None, "Wang Xiaochuan", None
+    ]
+
+
+def test_speakers_of_articles_written_and_labelled_blind(data_dir: Path):
+    """Eighteen short articles (six per script) that three helpers wrote and labelled
+    paragraph by paragraph, without seeing the system: tests/data/speaker_articles/. Each
+    set was measured when it came, then used to find the next rules, so these figures are
+    tuned; the README has the first measurements."""
+    from bot.annotate import annotate
+
+    right = total = named = named_right = labelled = 0
+    wrong = []
+    for folder in sorted((TEST_DATA / "speaker_articles").iterdir()):
+        labels = [json.loads(x) for x in (folder / "labels.jsonl").read_text().splitlines()]
+        for name in sorted({label["file"] for label in labels}):
+            lines = (folder / name).read_text(encoding="utf-8").split("\n")
+            paras = [x for x in lines if x.strip()][1:]  # the headline is not a passage
+            rows = [{"doc_id": name, "text": t, "heading": None, "start": 0, "end": len(t)}
+                    for t in paras]
+            annotate(rows, data_dir)
+            for label in (x for x in labels if x["file"] == name):
+                row = rows[label["para"] - 1]
+                assert row["text"].startswith(label["starts"])
+                said, truth = row["speaker"], label["speaker"]
+                total += 1
+                right += said == truth
+                named += said is not None
+                named_right += said is not None and said == truth
+                labelled += truth is not None
+                if said != truth:
+                    wrong.append((folder.name, name, label["para"], said, truth))
+    assert total == 233
+    # measured: 225/233 right, 144 of 146 named speakers right, 144 of 150 labelled found
+    assert right / total >= 0.93, wrong
+    assert named_right / named >= 0.95, wrong
+    assert named_right / labelled >= 0.93, wrong
 
 
 def test_a_question_put_by_the_host_is_not_the_next_speakers(data_dir: Path):
