@@ -23,6 +23,34 @@ GLOSSARY_NAME = "glossary.json"
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[a-z0-9]+(?:[.\-'][a-z0-9]+)*")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[.\-'][A-Za-z0-9]+)*")
+# a model's version after its name, with or without a space ("GPT4", "GPT 4", "ERNIE 4.0")
+_VERSIONED = re.compile(
+    r"(?<![A-Za-z0-9.\-])([A-Za-z]{2,})\s?(\d+(?:\.\d+)?[A-Za-z]?)(?![A-Za-z0-9])"
+)
+_VERSIONED_NAME = re.compile(r"([a-z]{2,})-\d+(?:\.\d+)?[a-z]?")
+# a misspelt name is recognised from this length on ("Robn" for Robin; not "Lu" for "Li")
+_TYPO_MIN_CHARS = 4
+
+
+def _letter_runs(word: str) -> list[str]:
+    """The runs of three letters or more in a word that also has digits ("line-1" -> line)."""
+    if not any(c.isdigit() for c in word):
+        return []
+    return [r for r in re.findall(r"[a-z]+", word.lower()) if len(r) >= 3]
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by one letter left out, added, changed or two swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), len(a))
+    if len(a) < len(b):
+        return a[i:] == b[i + 1 :]
+    if a[i + 1 :] == b[i + 1 :]:
+        return True
+    return i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
 # jieba's tags for names of people, places and organisations
 _NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt"})
 _EN_STOP = frozenset(
@@ -320,6 +348,11 @@ class Expander:
         jb = _jieba()
         names = [fold(a) for e in entries if e.kind in _NAME_KINDS for a in e.aliases]
         self._names = re.compile(_alternation(names)) if names else None
+        #: the Latin words of the names of people and organisations ("robin", "kunlun"), which
+        #: a question may misspell by a letter
+        self.name_words = frozenset(
+            w for n in names for w in re.findall(r"[a-z]+", n) if len(w) >= _TYPO_MIN_CHARS
+        )
         #: each person and organisation: its canonical name and a pattern of its aliases
         self.names: list[tuple[str, re.Pattern[str]]] = [
             (e.canonical, re.compile(_alternation([fold(a) for a in e.aliases])))
@@ -707,9 +740,13 @@ class LexicalIndex:
         A name is a Latin word of 3 characters or more with a capital or a digit ("Huang",
         "H100", "iPhone") that is rarer in English than ``max_zipf`` (wordfreq's Zipf scale:
         "Western" is 5.0, "Huang" 3.4), or a Chinese word jieba tags as a person, place or
-        organisation.
+        organisation. A version counts however it is written (GPT4 = GPT 4 = GPT-4), and a
+        glossary name with a letter wrong, or a Chinese name with the pinyin of a corpus word,
+        is known (``_misspelled_name``).
         """
         text = unicodedata.normalize("NFKC", query)
+        # "GPT4", "GPT 4" and "GPT-4" name one model: written one way, the hyphenated one
+        text = _VERSIONED.sub(r"\1-\2", text)
         folded = fold(text)
         chinese = _CJK_RUN.search(text) is not None
         names: list[str] = []
@@ -738,19 +775,47 @@ class LexicalIndex:
         if not names:
             return []
         tokens = {n: tokenize(n, folded=True) or [n] for n in names}
+        for n in names:
+            if _VERSIONED_NAME.fullmatch(n):  # ... or as the article writes it: EB4, eb3.5
+                tokens[n] += tokenize(n.replace("-", ""), folded=True)
         covered = self._covered(folded, [t for ts in tokens.values() for t in ts])
         spelled = self._pinyin(text)
         unknown = [
             n for n in names if n not in spelled and not any(t in covered for t in tokens[n])
+            and not self._misspelled_name(n) and not self._unversioned(n)
         ]
         if any(not _CJK_RUN.search(n) for n in unknown):
             from wordfreq import zipf_frequency
 
+            # "line1" is a word and a number, not a name: its letters decide
             unknown = [
                 n for n in unknown
-                if _CJK_RUN.search(n) or zipf_frequency(n, "en") < max_zipf
+                if _CJK_RUN.search(n)
+                or zipf_frequency(max(_letter_runs(n) or [n], key=len), "en") < max_zipf
             ]
         return unknown + self._unknown_full_names(text, folded, spelled | set(unknown))
+
+    def _unversioned(self, name: str) -> bool:
+        """Whether ``name`` is a version ("llama-3", "ernie-4.0") of something the corpus
+        names only without one (Llama; ERNIE by any glossary spelling): the articles speak of
+        it. Not when they name versions of it themselves (gpt-4, gpt-4o: GPT-5 is another)."""
+        m = _VERSIONED_NAME.fullmatch(name)
+        if m is None or m.group(1) in self._hyphen_heads:
+            return False
+        base = m.group(1)
+        return bool(self._covered(base, tokenize(base, folded=True) or [base]))
+
+    def _misspelled_name(self, name: str) -> bool:
+        """Whether ``name`` is a glossary name with one letter wrong ("Robn" for Robin), or a
+        Chinese name that sounds like a word of the corpus (李燕宏 for 李彦宏: the same
+        pinyin, the commonest slip of a pinyin keyboard)."""
+        if _CJK_RUN.fullmatch(name):
+            from pypinyin import lazy_pinyin
+
+            return len(name) > 1 and "".join(lazy_pinyin(name)) in self._pinyin_vocabulary
+        if self.expander is None or len(name) < _TYPO_MIN_CHARS or not name.isalpha():
+            return False
+        return any(_one_edit(name, w) for w in self.expander.name_words)
 
     def _unknown_full_names(self, text: str, folded: str, skip: set[str]) -> list[str]:
         """Two capitalised words in a row that the corpus knows neither of ("Tim Cook",
@@ -789,6 +854,12 @@ class LexicalIndex:
             if a + b in spelled:
                 found.update((a, b))
         return found
+
+    @cached_property
+    def _hyphen_heads(self) -> set[str]:
+        """The first parts of the corpus's hyphenated words ("gpt" of gpt-4 and gpt-4o): a
+        question writing "GPT 4" or "GPT4" names the same thing."""
+        return {t.split("-")[0] for t in self._bm25.vocab_dict if "-" in t and t[0].isalpha()}
 
     @cached_property
     def _pinyin_vocabulary(self) -> set[str]:

@@ -30,7 +30,9 @@ _ZH_VERBS = (
     "表示|说|說|认为|認為|坦言|直言|指出|强调|強調|称|稱|透露|提到|提出|回应|回應|"
     "解释|解釋|谈到|談到|谈及|談及|提及|告诉|告訴|补充|補充|判断|判斷|预测|預測|坚持认为|如是表示|"
     "看来|看來|觉得|覺得|痛斥|批评|批評|呼吁|呼籲|阐述|闡述|介绍|介紹|测算|測算|估算|估计|估計|"
-    "续指|續指|又指|亦指|并指|並指|再指|不讳言|不諱言|建议|建議"
+    "续指|續指|又指|亦指|并指|並指|再指|不讳言|不諱言|建议|建議|提醒|分析|"
+    # Hong Kong papers write 指 alone for "said" (方漢指，…); only before a comma or colon
+    "指(?=[，,：:])"
 )
 _EN_VERBS = (
     r"said|says|say|believes|believe|argued|argues|added|adds|noted|notes|stated|states|"

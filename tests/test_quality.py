@@ -270,8 +270,25 @@ def test_names_the_corpus_never_mentions(engine):
         "Who disagrees with Robin Li?",
         "How Do Open Source Models Make Money?",
         "What is Baidu Create?",
+        # a version written without its hyphen, or of something named only without one
+        "Is ERNIE better than GPT4?",
+        "Is ERNIE better than GPT 4?",
+        "Is ERNIE4 better than GPT 4o?",
+        "What did Robin Li say about Llama3?",
+        "百度的EB3.5和EB4用得怎么样?",
+        # a word with digits is a name only if its letters are rare ("line" is not)
+        "line1\n李彦宏怎么看智能体",
+        # a glossary name with a letter wrong, a Chinese name typed by its sound
+        "What does Robn Li think about AI agents?",
+        "李燕宏怎么看开源?",
     ):
         assert names(question) == [], question
+    # ... but not a version the articles do not name of a thing they name by versions, nor a
+    # name one letter from a common word, nor a Chinese name that only looks like one
+    assert names("When will OpenAI release GPT 5?") == ["gpt-5"]
+    assert names("When will OpenAI release GPT5?") == ["gpt-5"]
+    assert names("Is Gemini2 better than ERNIE?") == ["gemini-2"]
+    assert names("王小明怎么看开源?") == ["王小明"]
 
 
 def test_character_ngrams_match_what_segmentation_splits_apart():
@@ -540,7 +557,7 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
 
 
 def test_speakers_of_articles_written_and_labelled_blind(data_dir: Path):
-    """Eighteen short articles (six per script) that three helpers wrote and labelled
+    """Twenty-four short articles (eight per script) that four helpers wrote and labelled
     paragraph by paragraph, without seeing the system: tests/data/speaker_articles/. Each
     set was measured when it came, then used to find the next rules, so these figures are
     tuned; the README has the first measurements."""
@@ -567,8 +584,8 @@ def test_speakers_of_articles_written_and_labelled_blind(data_dir: Path):
                 labelled += truth is not None
                 if said != truth:
                     wrong.append((folder.name, name, label["para"], said, truth))
-    assert total == 233
-    # measured: 225/233 right, 144 of 146 named speakers right, 144 of 150 labelled found
+    assert total == 303
+    # measured: 292/303 right, 190 of 192 named speakers right, 190 of 199 labelled found
     assert right / total >= 0.93, wrong
     assert named_right / named >= 0.95, wrong
     assert named_right / labelled >= 0.93, wrong
