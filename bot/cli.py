@@ -15,6 +15,33 @@ from typing import NoReturn
 log = logging.getLogger(__name__)
 
 
+# the scale benchmark's smallest index: below it there is nothing to time at scale (and no
+# IVF index to train)
+MIN_SCALE = 500
+
+
+def _sizes(text: str) -> str:
+    """``--scale``: sizes such as "10000,100_000" (checked here, parsed by the benchmark)."""
+    parts = [p.strip().replace("_", "") for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() and int(p) >= MIN_SCALE for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give whole numbers of at least {MIN_SCALE:,} separated by commas, "
+            "e.g. --scale 10000,100000"
+        )
+    return ",".join(parts)
+
+
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (``--queries``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
+    return value
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, default=None, help="data directory (default: data/)")
     p.add_argument("--index", type=Path, default=None, help="index directory (default: index/)")
@@ -58,30 +85,34 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="retrieval figures on a JSONL question set")
     _common(p)
     p.add_argument("file", type=Path, help="JSONL with query, expect[, abstain] per line")
-    p.add_argument("-k", type=int, default=5)
+    p.add_argument("-k", type=int, default=5,
+                   help="passages per question that count as found (default 5, as recall@5)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     p = sub.add_parser("list", help="list the documents in the catalog")
-    p.add_argument("--data", type=Path, default=None)
+    p.add_argument("--data", type=Path, default=None, help="data directory (default: data/)")
 
     p = sub.add_parser("add", help="add documents (.txt .md .html .htm .pdf) and update the index")
     _common(p)
-    p.add_argument("files", nargs="+", type=Path)
-    p.add_argument("--outlet")
+    p.add_argument("files", nargs="+", type=Path, help="the files to add (copied into data/)")
+    p.add_argument("--outlet", help="who published it, e.g. 'Jiemian News' (cited)")
     p.add_argument("--date", help="publication date, YYYY-MM-DD")
-    p.add_argument("--title")
-    p.add_argument("--url")
-    p.add_argument("--author")
-    p.add_argument("--lang", choices=["en", "zh-Hans", "zh-Hant"])
+    p.add_argument("--title", help="the article's title (default: its own, else its headline)")
+    p.add_argument("--url", help="where it was published")
+    p.add_argument("--author", help="who wrote it")
+    p.add_argument("--lang", choices=["en", "zh-Hans", "zh-Hant"],
+                   help="its language (default: detected)")
 
     p = sub.add_parser("remove", help="remove a document (and its passages) by id")
     _common(p)
-    p.add_argument("doc_id", nargs="+")
+    p.add_argument("doc_id", nargs="+", help="document ids, as `python -m bot list` shows them")
 
     p = sub.add_parser("bench", help="latency, build, memory and scale benchmark")
     _common(p)
-    p.add_argument("--scale", default=None, help="comma-separated synthetic index sizes")
-    p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--scale", type=_sizes, default=None,
+                   help=f"comma-separated synthetic index sizes, each at least {MIN_SCALE:,}")
+    p.add_argument("--queries", type=_positive, default=200,
+                   help="generated questions to time (default 200)")
     p.add_argument("--out", type=Path, default=None, help="results file (default bench/RESULTS.md)")
     return ap
 
@@ -134,6 +165,10 @@ def _check_index_for_data(args: argparse.Namespace) -> None:
     if "index" not in vars(args) or args.index is not None or data is None:
         return
     if Path(data).resolve() != SETTINGS.data_dir.resolve():
+        from .corpus import CATALOG_NAME, load_catalog
+
+        if not (Path(data) / CATALOG_NAME).is_file():
+            load_catalog(data)  # what is wrong with the folder comes first: no catalog there
         raise IndexLocationError(
             f"--data {data} is another corpus than {SETTINGS.data_dir}, whose index is "
             f"{SETTINGS.index_dir}: give it an index folder of its own with --index DIR"

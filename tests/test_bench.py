@@ -210,3 +210,16 @@ def test_cedict_cache_equals_parse():
     assert lexical._cedict() == lexical._parse_cedict()
     assert lexical._common_words() == lexical._parse_common_words()
     assert "扎堆" in lexical._common_words() and "李开复" not in lexical._common_words()
+
+
+@pytest.mark.parametrize("flags", [["--scale", "abc"], ["--scale", "0"], ["--scale", "-5"],
+                                   ["--scale", "1e5"], ["--queries", "0"]])
+def test_bench_refuses_bad_sizes_with_a_message(flags: list[str], capsys) -> None:
+    from bot.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", *flags])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "give a whole number" in err or "give whole numbers" in err
+    assert "Traceback" not in err

@@ -284,6 +284,8 @@ CLI_BAD = [
     (["build", "--data", "{tmp}/other"], "an index folder of its own"),
     (["add", "{tmp}/notes.txt", "--data", "{tmp}/other"], "an index folder of its own"),
     (["remove", "some_id", "--data", "{tmp}/other"], "an index folder of its own"),
+    # ... unless it is no corpus at all: that comes first
+    (["build", "--data", "{tmp}/nowhere"], "no catalog"),
 ]
 
 
@@ -304,6 +306,7 @@ def test_cli_bad_input_is_one_error_line(data_dir: Path, index_dir: Path, tmp_pa
         )
         return None if ok else f"{repr(argv)[:60]}: exit {r.returncode}, stderr {err[-300:]!r}"
 
+    shutil.copytree(data_dir, tmp_path / "other")  # another corpus
     with ThreadPoolExecutor(4) as pool:  # each is a process start; four at a time
         failures = [f for f in pool.map(run, CLI_BAD) if f is not None]
     assert not failures, "\n".join(failures)
