@@ -38,7 +38,7 @@ from .clean import CJK
 from .corpus import DocInfo, load_catalog
 from .format import LANG_NAMES
 from .ingest import FORMATS, add_document
-from .lexical import traditional
+from .lexical import fold, traditional
 from .passages import article, detect_lang
 from .retrieve import clean_query, get_engine, is_invisible, retrieve
 from .settings import SETTINGS
@@ -283,12 +283,18 @@ def answer(
 
 def speaker_names(engine: Any, lang: str) -> tuple[tuple[str, str], ...]:
     """Each glossary person's canonical name and the Chinese alias to show for it in ``lang``
-    (simplified or traditional); people without a Chinese alias keep their name."""
+    (simplified or traditional); people without a Chinese alias keep their name. A Chinese
+    name outside the glossary (an article's own speaker, 陳大文) is shown in ``lang``'s
+    script too."""
     out = []
     for person in engine.people:
         chinese = next((a for a in person.aliases if CJK.search(a)), None)
         if chinese:  # aliases are folded (simplified); a traditional page gets them back
             out.append((person.canonical, traditional(chinese) if lang == "zh-Hant" else chinese))
+    for name in getattr(engine, "other_speakers", ()):
+        if CJK.search(name):
+            simple = fold(name)  # a name of CJK characters only: folding is the script
+            out.append((name, traditional(simple) if lang == "zh-Hant" else simple))
     return tuple(out)
 
 

@@ -1154,3 +1154,11 @@ def test_upload_in_a_browser(upload_server: tuple[str, Path, Path], tmp_path: Pa
             fresh.get_by_role("option", name=name).wait_for()
         finally:
             browser.close()
+
+
+def test_speakers_outside_the_glossary_are_named_in_the_pages_script() -> None:
+    from types import SimpleNamespace
+
+    engine = SimpleNamespace(people=[], other_speakers=["陳大文", "张伟", "Maria Delgado"])
+    assert dict(ui.speaker_names(engine, "zh-Hans")) == {"陳大文": "陈大文", "张伟": "张伟"}
+    assert dict(ui.speaker_names(engine, "zh-Hant")) == {"陳大文": "陳大文", "张伟": "張偉"}
