@@ -912,6 +912,13 @@ element.addEventListener('click', (ev) => {
     trigger('click', {close: true});
   }
 });
+// Escape closes an open article as its × does (not while a text box or a list has the key)
+document.addEventListener('keydown', (ev) => {
+  if (ev.key !== 'Escape' || ev.defaultPrevented) return;
+  if (ev.target.closest && ev.target.closest('input, textarea, select, [role="listbox"]')) return;
+  const close = element.querySelector('button.qb-src-close');
+  if (close) close.click();
+});
 // an article opened: centre the highlight in the article's scroll box, and bring the viewer
 // on screen when it is out of sight (on a phone it sits below the conversation)
 watch('value', () => {

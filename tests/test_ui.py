@@ -886,6 +886,12 @@ def test_chat_in_a_browser(
             page.locator("#qb-source button.qb-src-close").click()
             page.locator("#qb-source .qb-source-empty").wait_for()
             assert page.locator("#qb-source mark").count() == 0
+            # ... or with Escape, from the button that opened it
+            opener = cards.nth(i).locator("button.qb-open:not(.qb-link)")
+            opener.click()
+            page.locator("#qb-source mark.qb-hl").wait_for()
+            page.keyboard.press("Escape")
+            page.locator("#qb-source .qb-source-empty").wait_for()
 
             # off-topic: the plain no-answer message
             turn = ask(OFF_TOPIC, 3)
