@@ -43,6 +43,11 @@ _EN_VERBS = (
     r"noting|warning|insisting|estimated|estimates|described|describes|suggested|suggests|"
     r"recommended"
 )
+# the verbs that take what was said as a clause ("said the plan was weak")
+_EN_SAYING = (
+    r"said|says|told|added|noted|argued|insisted|warned|stressed|explained|claimed|believes|"
+    r"thinks|estimated|predicted|admitted|acknowledged|conceded|countered|replied|cautioned"
+)
 _ZH_PRONOUN = "他|她"
 _EN_PRONOUN = r"\b(?:he|she)\b"
 
@@ -292,7 +297,11 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
     names = list(_zh_names(folded_text))
     starts = [start for _, start, _ in names]
     for word, start, end in names:
-        said = verbs.match(folded_text, end)
+        # … or labels a transcript's answer (林志豪：我尊重他的看法)
+        at_line_start = start == 0 or folded_text[start - 1] == "\n"
+        said = verbs.match(folded_text, end) or (
+            _LABEL.match(folded_text, end) if at_line_start else None
+        )
         if (
             word not in found
             and not any(a in word or word in a for a in taken if not a.isascii())
@@ -309,6 +318,9 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
             same = len(folded_text) == len(text)
             found[name] = Person(text[start : start + len(name)] if same else name, (name,))
     return list(found.values())
+
+
+_LABEL = re.compile(r"\s*[:：]")
 
 
 def _full_name(before: str, surname: str, taken: set[str]) -> str | None:
@@ -493,7 +505,10 @@ _OTHER_ROLES_EN = (
     r"reporter|host|moderator|practitioner|developer|analyst|expert|insider|investor|observer"
 )
 _OTHER_SPEAKER = (
-    re.compile(rf"(?:{_OTHER_ROLES_ZH})[^。！？!?，,；;\n]{{0,6}}?(?:{_ZH_VERBS}|反问|问道)"),
+    # (not 对记者表示: the reporter is spoken to)
+    re.compile(
+        rf"(?<![对向跟和与诉])(?:{_OTHER_ROLES_ZH})[^。！？!?，,；;\n]{{0,6}}?(?:{_ZH_VERBS}|反问|问道)"
+    ),
     re.compile(rf"\b(?:{_OTHER_ROLES_EN})s?\b[^.;]{{0,40}}?\b(?:{_EN_VERBS})\b"),
 )
 # an unattributed passage is still someone's speech when it speaks in the first person or
@@ -627,6 +642,10 @@ def speaker_in_context(
 # not only who is about to speak ("… Wang Xiaochuan told reporters.", 李彦宏表示:)
 _REPORTED = re.compile(
     rf"\b(?:{_EN_VERBS})\b(?:\s+[a-z]+){{0,5}}?\s+that\b"
+    # "Wu said the argument ignored …": a saying verb and a clause (not "told reporters.",
+    # "said in an interview.", nor "talked about the dispute …", which names a topic)
+    rf"|\b(?:{_EN_SAYING})\s+(?!(?:in|at|on|during|after|before|to|when|while|with|as|"
+    rf"by|for|from)\b)[a-z]+(?:\s+[^\s.!?;]+){{3,}}"
     rf"|(?:{_ZH_VERBS})[,，]?[^。！？!?:：\n]{{8,}}[。！？!?]?\s*$"
 )
 
@@ -717,7 +736,13 @@ def quote_spans(
         )
         # (not a quotation the passage has introduced: 他表示:“…” with 他 unresolved)
         introduced = pronoun is not None and pronoun < start
-        if who is None and end >= len(text) - 2 and follow and not introduced:
+        # (when the passage is someone's speech already, only a quotation its sentence
+        # leaves open, “…,”: one ending the sentence is theirs, not the next speaker's)
+        open_end = text[start:end].rstrip()[-1:] in ",，、"
+        if (
+            who is None and end >= len(text) - 2 and follow and not introduced
+            and (speaker is None or open_end)
+        ):
             who = follow[0][1]
         spans.append(QuoteSpan(start, end, who or speaker))
     return spans

@@ -206,6 +206,10 @@ class Engine:
         )
         self.people = load_people(self.data_dir / GLOSSARY_NAME)
         self.speakers = np.array([r.get("speaker") or "" for r in self.rows])
+        # whose quotations each passage holds (a passage by one person may quote another)
+        self.quoted = [
+            {q.get("speaker") for q in r.get("quotes", []) if q.get("speaker")} for r in self.rows
+        ]
         # people the articles quote who are not in the glossary (found when indexed)
         glossary = {p.canonical for p in self.people}
         self.other_speakers = sorted({r.get("speaker") or "" for r in self.rows} - glossary - {""})
@@ -641,7 +645,9 @@ class Engine:
                 )
             mask &= np.isin(self.doc_ids, list(doc_ids))
         if speaker is not None:
-            mask &= self.speakers == self.canonical_speaker(speaker)
+            who = self.canonical_speaker(speaker)
+            quoted = np.array([who in q for q in self.quoted], dtype=bool)
+            mask &= (self.speakers == who) | quoted
         return mask
 
     def canonical_speaker(self, name: str) -> str:
@@ -650,7 +656,7 @@ class Engine:
         a glossary person's nor any passage's speaker."""
         # spaced and cleaned as questions are (a zero-width space pasted with it is nothing)
         want = fold(" ".join("".join(" " if is_invisible(c) else c for c in name).split()))
-        known = sorted(set(self.speakers.tolist()) - {""})
+        known = sorted(set(self.speakers.tolist()).union(*self.quoted) - {""})
         if not want:
             raise InvalidQueryError(
                 f"speaker is empty; give a name ({', '.join(known) or 'none'}) or None"
@@ -669,6 +675,11 @@ class Engine:
         ]
         if len(by_surname) == 1:
             return by_surname[0]
+        if by_surname:
+            raise InvalidQueryError(
+                f"speaker {name!r} is the family name of {' and '.join(by_surname)}; give the "
+                "full name"
+            )
         raise InvalidQueryError(
             f"no passage is attributed to the speaker {name!r}; the speakers are: "
             f"{', '.join(known) or 'none'} (any spelling in the glossary, "
@@ -808,8 +819,9 @@ def retrieve(
 
     ``min_score`` replaces the confidence threshold (``Settings.min_confidence``, 0.5):
     lower answers more (0 or less: everything), higher less (above 1: nothing).
-    ``speaker`` keeps only passages attributed to that person (any glossary spelling, e.g.
-    "Fang Han", "方漢"); ``langs`` and ``doc_ids`` restrict the passages searched.
+    ``speaker`` keeps only passages that are that person's words or quote them (any glossary
+    spelling, e.g. "Fang Han", "方漢"); ``langs`` and ``doc_ids`` restrict the passages
+    searched.
     """
     text = clean_query(query)
     k = check_k(k)

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot import Hit, retrieve
@@ -310,3 +311,23 @@ def test_missing_index_is_built_and_rebuild_is_atomic(data_dir: Path, tmp_path: 
     assert report.encoded == 0  # every passage's vector was reused
     assert (target / MANIFEST).read_text(encoding="utf-8") != before  # new build time
     assert not list(tmp_path.glob(".fresh.tmp-*"))
+
+
+def test_speaker_filter_keeps_quotations_and_refuses_a_shared_surname(engine) -> None:
+    # a reporter's paragraph quoting Robin Li is kept when asking for his words
+    quoting = next(
+        i for i, r in enumerate(engine.rows)
+        if not r.get("speaker") and any(q.get("speaker") == "Robin Li" for q in r["quotes"])
+    )
+    assert engine.filter_mask(speaker="Robin Li")[quoting]
+    assert not engine.filter_mask(speaker="Fang Han")[quoting]
+    saved = engine.speakers
+    try:
+        names = saved.tolist()
+        names[0], names[1] = "Maria Okafor", "Grace Okafor"
+        engine.speakers = np.array(names)
+        with pytest.raises(InvalidQueryError, match="family name of Grace Okafor and Maria"):
+            engine.filter_mask(speaker="Okafor")
+        assert engine.filter_mask(speaker="Grace Okafor").sum() == 1
+    finally:
+        engine.speakers = saved

@@ -557,6 +557,28 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
     assert [r["speaker"] for r in annotated(transcript)] == [
         None, None, "Wang Xiaochuan", None
     ]
+    # a speaker outside the glossary labelling a transcript's answers
+    labelled = [
+        "林志豪是霧島科技的共同創辦人。以下為訪談摘錄。",
+        "記者：你怎麼看？",
+        "林志豪：我尊重他的看法。",
+    ]
+    assert [r["speaker"] for r in annotated(labelled)] == [None, None, "林志豪"]
+    # a surname with a clause after a sentence that gave the full name, in one paragraph
+    one = "Another analyst, Karen Wu of Pacific Lens, was sceptical. Wu said the plan was weak."
+    assert annotated([one])[0]["speaker"] == "Karen Wu"
+    # a quotation going on into the next paragraph stays its speaker's, whoever comes next;
+    # the reporter a speaker talks to (对记者表示) is not speaking
+    carried = annotated([
+        'Maria Okafor, a researcher, spoke. "It is not free," Okafor said. "Someone pays.',
+        '"Usually it is the customer."',
+        "Her namesake, Grace Okafor, a lawyer, said the opposite.",
+    ])
+    assert [[q["speaker"] for q in r["quotes"]] for r in carried] == [
+        ["Maria Okafor"], ["Maria Okafor"], []
+    ]
+    quoted = annotated(["清华大学教授陈静则对记者表示,开源与闭源并非非此即彼,“关键是看场景”。"])
+    assert [q["speaker"] for q in quoted[0]["quotes"]] == ["陈静"]
 
 
 def test_speakers_of_articles_written_and_labelled_blind(data_dir: Path):
