@@ -27,7 +27,14 @@ _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[.\-'][A-Za-z0-9]+)*")
 _VERSIONED = re.compile(
     r"(?<![A-Za-z0-9.\-])([A-Za-z]{2,})\s?(\d+(?:\.\d+)?[A-Za-z]?)(?![A-Za-z0-9])"
 )
-_VERSIONED_NAME = re.compile(r"([a-z]{2,})-\d+(?:\.\d+)?[a-z]?")
+_VERSIONED_NAME = re.compile(r"([a-z]{2,})-(\d+(?:\.\d+)?[a-z]?)")
+# the version at the end of a glossary alias ("ernie 4.0", "eb4", "文心4.0")
+_ALIAS_VERSION = re.compile(r"(?<=[a-z\u3400-\u9fff])\s?(\d+(?:\.\d+)?[a-z]?)$")
+
+
+def _version_key(version: str) -> str:
+    """A version as compared: "4.0" and "4" are one."""
+    return re.sub(r"(?:\.0)+$", "", version)
 # a misspelt name is recognised from this length on ("Robn" for Robin; not "Lu" for "Li")
 _TYPO_MIN_CHARS = 4
 
@@ -796,13 +803,22 @@ class LexicalIndex:
         return unknown + self._unknown_full_names(text, folded, spelled | set(unknown))
 
     def _unversioned(self, name: str) -> bool:
-        """Whether ``name`` is a version ("llama-3", "ernie-4.0") of something the corpus
-        names only without one (Llama; ERNIE by any glossary spelling): the articles speak of
-        it. Not when they name versions of it themselves (gpt-4, gpt-4o: GPT-5 is another)."""
+        """Whether ``name`` is a version of something the articles speak of: one of its
+        glossary entry's versions ("ernie-4" for ERNIE 4.0 / EB4 / 文心4.0), or any version
+        of something they name only without one ("llama-3" for Llama). Not another version of
+        what they name by versions (gpt-4 and gpt-4o: GPT-5 is another; ERNIE 5.0 too)."""
         m = _VERSIONED_NAME.fullmatch(name)
         if m is None or m.group(1) in self._hyphen_heads:
             return False
-        base = m.group(1)
+        base, version = m.group(1), _version_key(m.group(2))
+        if self.expander is not None:
+            versions = {
+                _version_key(v.group(1))
+                for aliases in self.expander.expand_entries(base) for a in aliases
+                if (v := _ALIAS_VERSION.search(a))
+            }
+            if versions:
+                return version in versions
         return bool(self._covered(base, tokenize(base, folded=True) or [base]))
 
     def _misspelled_name(self, name: str) -> bool:

@@ -274,7 +274,7 @@ def test_names_the_corpus_never_mentions(engine):
         "Is ERNIE better than GPT4?",
         "Is ERNIE better than GPT 4?",
         "Is ERNIE4 better than GPT 4o?",
-        "What did Robin Li say about Llama3?",
+        "Is Wenxin 4 any good?",
         "百度的EB3.5和EB4用得怎么样?",
         # a word with digits is a name only if its letters are rare ("line" is not)
         "line1\n李彦宏怎么看智能体",
@@ -288,6 +288,8 @@ def test_names_the_corpus_never_mentions(engine):
     assert names("When will OpenAI release GPT 5?") == ["gpt-5"]
     assert names("When will OpenAI release GPT5?") == ["gpt-5"]
     assert names("Is Gemini2 better than ERNIE?") == ["gemini-2"]
+    assert names("What did Robin Li say about ERNIE 5.0?") == ["ernie-5.0"]
+    assert names("What did Robin Li say about Llama3?") == ["llama-3"]  # they name Llama 2
     assert names("王小明怎么看开源?") == ["王小明"]
 
 
