@@ -39,6 +39,40 @@ def _version_key(version: str) -> str:
 _TYPO_MIN_CHARS = 4
 
 
+def _name_spans(text: str, folded: str) -> list[tuple[int, int, str]]:
+    """(start, end, name) of what ``unknown_names`` takes for names: a Latin word of 3
+    characters or more with a capital (not an English question's first word) or a digit,
+    lower-cased, and a Chinese word jieba tags as a person, place or organisation (in
+    ``folded``; its positions are the text's when folding keeps the length)."""
+    chinese = _CJK_RUN.search(text) is not None
+    spans: list[tuple[int, int, str]] = []
+    for i, m in enumerate(_LATIN_WORD.finditer(text)):
+        word = m.group()
+        if len(word) < 3 or not any(c.isalpha() for c in word):
+            continue  # too short to tell a name from an abbreviation or a unit ("2J")
+        # an English question's first word is capitalised anyway
+        capital = any(c.isupper() for c in word[1:]) or (
+            word[0].isupper() and (chinese or i > 0 or text[: m.start()].strip() != "")
+        )
+        if capital or any(c.isdigit() for c in word):
+            spans.append((m.start(), m.end(), word.lower()))
+    if chinese:
+        pos = 0
+        prev = None
+        for p in _posseg().cut(folded):
+            if (
+                p.flag in _NAME_TAGS and len(p.word) > 1 and _CJK_RUN.fullmatch(p.word)
+                # after a numeral the first character counts: 多少张卡 is not a Zhang Ka
+                and (prev is None or prev.flag != "m")
+                # nor is a word the dictionary knows only as a common one (扎堆, "to gather")
+                and p.word not in _common_words()
+            ):
+                spans.append((pos, pos + len(p.word), p.word))
+            pos += len(p.word)
+            prev = p
+    return spans
+
+
 def _letter_runs(word: str) -> list[str]:
     """The runs of three letters or more in a word that also has digits ("line-1" -> line)."""
     if not any(c.isdigit() for c in word):
@@ -755,30 +789,7 @@ class LexicalIndex:
         # "GPT4", "GPT 4" and "GPT-4" name one model: written one way, the hyphenated one
         text = _VERSIONED.sub(r"\1-\2", text)
         folded = fold(text)
-        chinese = _CJK_RUN.search(text) is not None
-        names: list[str] = []
-        latin = list(_LATIN_WORD.finditer(text))
-        for i, m in enumerate(latin):
-            word = m.group()
-            if len(word) < 3 or not any(c.isalpha() for c in word):
-                continue  # too short to tell a name from an abbreviation or a unit ("2J")
-            # an English question's first word is capitalised anyway
-            capital = any(c.isupper() for c in word[1:]) or (
-                word[0].isupper() and (chinese or i > 0 or text[: m.start()].strip() != "")
-            )
-            if capital or any(c.isdigit() for c in word):
-                names.append(word.lower())
-        if chinese:
-            words = list(_posseg().cut(folded))
-            names.extend(
-                p.word for prev, p in zip([None, *words], words, strict=False)
-                if p.flag in _NAME_TAGS and len(p.word) > 1 and _CJK_RUN.fullmatch(p.word)
-                # after a numeral the first character counts: 多少张卡 is not a Zhang Ka
-                and (prev is None or prev.flag != "m")
-                # nor is a word the dictionary knows only as a common one (扎堆, "to gather")
-                and p.word not in _common_words()
-            )
-        names = list(dict.fromkeys(names))
+        names = list(dict.fromkeys(name for _, _, name in _name_spans(text, folded)))
         if not names:
             return []
         tokens = {n: tokenize(n, folded=True) or [n] for n in names}
@@ -825,13 +836,47 @@ class LexicalIndex:
         """Whether ``name`` is a glossary name with one letter wrong ("Robn" for Robin), or a
         Chinese name that sounds like a word of the corpus (李燕宏 for 李彦宏: the same
         pinyin, the commonest slip of a pinyin keyboard)."""
+        return self._intended(name) is not None
+
+    def _intended(self, name: str) -> str | None:
+        """The word ``name`` misspells (see ``_misspelled_name``), or None."""
         if _CJK_RUN.fullmatch(name):
             from pypinyin import lazy_pinyin
 
-            return len(name) > 1 and "".join(lazy_pinyin(name)) in self._pinyin_vocabulary
+            sound = "".join(lazy_pinyin(name))
+            return self._pinyin_vocabulary.get(sound) if len(name) > 1 else None
         if self.expander is None or len(name) < _TYPO_MIN_CHARS or not name.isalpha():
-            return False
-        return any(_one_edit(name, w) for w in self.expander.name_words)
+            return None
+        return next((w for w in sorted(self.expander.name_words) if _one_edit(name, w)), None)
+
+    def as_the_articles_spell(self, query: str) -> str:
+        """``query`` with what ``unknown_names`` forgives written as the articles write it:
+        a version hyphenated as theirs ("GPT4" -> "GPT-4"), a glossary name with a letter
+        wrong ("Robn" -> "Robin"), a Chinese name typed by its sound (李燕宏 -> 李彦宏), so
+        that the question ranks as if spelt right."""
+        text = unicodedata.normalize("NFKC", query)
+        vocab = self._bm25.vocab_dict
+
+        def version(m: re.Match[str]) -> str:
+            joined = f"{m.group(1)}-{m.group(2)}"
+            return joined if joined.lower() in vocab else m.group(0)
+
+        text = _VERSIONED.sub(version, text)
+        folded = fold(text)
+        if len(folded) != len(text):
+            return text  # (positions below are the folded text's)
+        tokens = {n: tokenize(n, folded=True) or [n] for _, _, n in _name_spans(text, folded)}
+        covered = self._covered(folded, [t for ts in tokens.values() for t in ts])
+        out = text
+        for start, end, name in sorted(_name_spans(text, folded), reverse=True):
+            if any(t in covered for t in tokens[name]):
+                continue
+            word = self._intended(name)
+            if word is not None:
+                if text[start].isupper():
+                    word = word.capitalize()
+                out = out[:start] + word + out[end:]
+        return out
 
     def _unknown_full_names(self, text: str, folded: str, skip: set[str]) -> list[str]:
         """Two capitalised words in a row that the corpus knows neither of ("Tim Cook",
@@ -878,12 +923,13 @@ class LexicalIndex:
         return {t.split("-")[0] for t in self._bm25.vocab_dict if "-" in t and t[0].isalpha()}
 
     @cached_property
-    def _pinyin_vocabulary(self) -> set[str]:
+    def _pinyin_vocabulary(self) -> dict[str, str]:
+        """Toneless pinyin -> a Chinese word of the corpus spelt so."""
         from pypinyin import lazy_pinyin
 
         return {
-            "".join(lazy_pinyin(t))
-            for t in self._bm25.vocab_dict
+            "".join(lazy_pinyin(t)): t
+            for t in sorted(self._bm25.vocab_dict)
             if len(t) > 1 and _CJK_RUN.fullmatch(t)
         }
 

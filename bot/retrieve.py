@@ -340,6 +340,8 @@ class Engine:
         """
         s = self.settings
         t0 = time.perf_counter()
+        # "Robn Li", "GPT4", 李燕宏: ranked as the articles spell them
+        query = self.lexical.as_the_articles_spell(query)
         folded = fold(query)
         rest = self._topic_question(folded)
         # the topic question shares the forward pass (a batch of two: about 8 ms instead of 13)

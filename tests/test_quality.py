@@ -307,6 +307,21 @@ def test_character_ngrams_match_what_segmentation_splits_apart():
     assert not LexicalIndex(["打榜"]).char_scores("打榜").any(), "off unless sizes are given"
 
 
+def test_a_misspelt_name_or_version_ranks_as_if_spelt_right(engine):
+    spell = engine.lexical.as_the_articles_spell
+    assert spell("Why does Robn Li prefer X?") == "Why does Robin Li prefer X?"
+    assert spell("李燕宏怎么看开源?") == "李彦宏怎么看开源?"
+    assert spell("Is GPT4 better than GPT 4o?") == "Is GPT-4 better than GPT-4o?"
+    # what is spelt right, or unknown, is left as it is
+    for question in ("How good is EB4?", "What does Tim Cook think?", "王小明怎么看开源?"):
+        assert spell(question) == question
+    right, wrong = (
+        [(h.doc_id, h.start) for h in engine.search(f"Why does {name} prefer closed models?", 5)]
+        for name in ("Robin Li", "Robn Li")
+    )
+    assert right and right == wrong
+
+
 def test_a_name_is_known_by_its_pinyin():
     index = LexicalIndex(["陈晓明表示,开源很重要。"], bridge_weight=1.0)
     assert index.unknown_names("What did Chen Xiaoming say?", 4.5) == []
