@@ -185,6 +185,12 @@ def _name_pattern(people: list[Person]) -> re.Pattern[str] | None:
     return re.compile("(?P<name>" + "|".join(sorted(alts, key=len, reverse=True)) + ")")
 
 
+# the titles news text puts before a name ("spokesperson Zhang Hui", "analyst Li Ming")
+_EN_TITLE_WORDS = (
+    r"spokesperson|spokesman|spokeswoman|chairman|chairwoman|founder|co-founder|president|"
+    r"director|minister|secretary|professor|analyst|engineer|researcher|scientist|economist|"
+    r"executive|ceo|cto|cfo|chief|manager|official|partner|investor|lawyer|expert"
+)
 # how long an appositive between a name and its verb may be ("Fang Han, chairman of Kunlun
 # Tech, the Shenzhen-listed company behind the Skywork models, said")
 _APPOSITIVE = 160
@@ -199,6 +205,10 @@ _EN_SAID_BY = re.compile(
     # "Angela Novak, a venture investor, said" / "Priya Raman, who covers …, said"
     rf"|(?<![A-Za-z])({_EN_NAME}),\s+[^.\n]{{1,{_APPOSITIVE}}}?,\s+(?:also\s+)?"
     rf"(?:{_EN_VERBS})\b"
+    # "according to Baidu spokesperson Zhang Hui", "according to Zhang Hui, a spokesperson"
+    # (a title or an appositive: "according to Morgan Stanley" is a firm's figure)
+    rf"|\b[Aa]ccording to\s+(?:[A-Z][a-z]+\s+)?(?:{_EN_TITLE_WORDS})\s+({_EN_NAME})(?![A-Za-z])"
+    rf"|\b[Aa]ccording to\s+({_EN_NAME}),\s+(?:a|an|the)\s"
 )
 # one capitalised word with a speech verb: a surname ("Wang said", "said Li") or a pronoun
 _EN_ONE_WORD_SAID = re.compile(
@@ -451,6 +461,8 @@ class Attributor:
             ),
             # "...," said Robin Li / according to Robin Li / said Dr. Angela Novak
             re.compile(rf"(?:{_EN_VERBS}|according to)\s+(?:(?:dr|mr|mrs|ms|prof)\.?\s+)?{n}"),
+            # according to Baidu's chairman Robin Li
+            re.compile(rf"according to\s+(?:[\w'’]+\s+){{1,3}}?{n}"),
         ]
 
     def attributions(self, folded: str) -> list[tuple[int, str]]:

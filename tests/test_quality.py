@@ -596,6 +596,13 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
     ]
     quoted = annotated(["清华大学教授陈静则对记者表示,开源与闭源并非非此即彼,“关键是看场景”。"])
     assert [q["speaker"] for q in quoted[0]["quotes"]] == ["陈静"]
+    # according to a person named with a title or an appositive, not to a firm
+    according = [
+        "According to Baidu spokesperson Zhang Hui, usage doubled.",
+        "According to Zhang Hui, a Baidu spokesperson, usage doubled.",
+        "According to Morgan Stanley, the market will grow.",
+    ]
+    assert [annotated([t])[0]["speaker"] for t in according] == ["Zhang Hui", "Zhang Hui", None]
 
 
 def test_speakers_of_articles_written_and_labelled_blind(data_dir: Path):
