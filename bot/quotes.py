@@ -208,8 +208,11 @@ _EN_SAID_BY = re.compile(
     # "according to Baidu spokesperson Zhang Hui", "according to Zhang Hui, a spokesperson"
     # (a title or an appositive: "according to Morgan Stanley" is a firm's figure)
     rf"|\b[Aa]ccording to\s+(?:[A-Z][a-z]+\s+)?(?:{_EN_TITLE_WORDS})\s+({_EN_NAME})(?![A-Za-z])"
-    rf"|\b[Aa]ccording to\s+({_EN_NAME}),\s+(?:a|an|the)\s"
+    rf"|\b[Aa]ccording to\s+({_EN_NAME}),\s+(?:a|an|the)\s[^,.\n]{{0,60}}?"
+    rf"\b(?:{_EN_TITLE_WORDS})\b[^,.\n]{{0,40}},"
 )
+# the first group of _EN_SAID_BY's "according to" forms
+_ACCORDING_GROUP = 4
 # one capitalised word with a speech verb: a surname ("Wang said", "said Li") or a pronoun
 _EN_ONE_WORD_SAID = re.compile(
     rf"(?<![A-Za-z])([A-Z][a-z]+),?\s+(?:also\s+)?(?:{_EN_VERBS})\b"
@@ -267,7 +270,10 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
     found: dict[str, Person] = {}
     for m in _EN_SAID_BY.finditer(text):
         group = next(i for i, g in enumerate(m.groups(), 1) if g)
-        if _EN_BEFORE_ORG.search(text[max(0, m.start(group) - 12) : m.start(group)]):
+        according = group >= _ACCORDING_GROUP  # ("according to" is no organisation's "to")
+        if not according and _EN_BEFORE_ORG.search(
+            text[max(0, m.start(group) - 12) : m.start(group)]
+        ):
             continue
         if m.group(0).endswith("asked"):
             continue  # a moderator's or reporter's question, not someone's statement
