@@ -41,7 +41,7 @@ _EN_VERBS = (
     r"spoke|predicts|predicted|revealed|admitted|poured cold water|disagreed|agreed|replied|"
     r"responded|countered|cautioned|acknowledged|conceded|joked|recalled|arguing|adding|"
     r"noting|warning|insisting|estimated|estimates|described|describes|suggested|suggests|"
-    r"recommended"
+    r"recommended|reiterated|repeated|doubled down"
 )
 # the verbs that take what was said as a clause ("said the plan was weak")
 _EN_SAYING = (
