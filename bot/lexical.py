@@ -32,11 +32,13 @@ _VERSIONED_NAME = re.compile(r"([a-z]{2,})-(\d+(?:\.\d+)?[a-z]?)")
 _ALIAS_VERSION = re.compile(r"(?<=[a-z\u3400-\u9fff])\s?(\d+(?:\.\d+)?[a-z]?)$")
 
 
+# a misspelt name is recognised from this length on ("Robn" for Robin; not "Lu" for "Li")
+_TYPO_MIN_CHARS = 4
+
+
 def _version_key(version: str) -> str:
     """A version as compared: "4.0" and "4" are one."""
     return re.sub(r"(?:\.0)+$", "", version)
-# a misspelt name is recognised from this length on ("Robn" for Robin; not "Lu" for "Li")
-_TYPO_MIN_CHARS = 4
 
 
 def _name_spans(text: str, folded: str) -> list[tuple[int, int, str]]:
@@ -92,6 +94,8 @@ def _one_edit(a: str, b: str) -> bool:
     if a[i + 1 :] == b[i + 1 :]:
         return True
     return i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+
+
 # jieba's tags for names of people, places and organisations
 _NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt"})
 _EN_STOP = frozenset(
@@ -865,10 +869,11 @@ class LexicalIndex:
         folded = fold(text)
         if len(folded) != len(text):
             return text  # (positions below are the folded text's)
-        tokens = {n: tokenize(n, folded=True) or [n] for _, _, n in _name_spans(text, folded)}
+        spans = _name_spans(text, folded)
+        tokens = {n: tokenize(n, folded=True) or [n] for _, _, n in spans}
         covered = self._covered(folded, [t for ts in tokens.values() for t in ts])
         out = text
-        for start, end, name in sorted(_name_spans(text, folded), reverse=True):
+        for start, end, name in sorted(spans, reverse=True):
             if any(t in covered for t in tokens[name]):
                 continue
             word = self._intended(name)

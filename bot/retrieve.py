@@ -210,6 +210,7 @@ class Engine:
         self.quoted = [
             {q.get("speaker") for q in r.get("quotes", []) if q.get("speaker")} for r in self.rows
         ]
+        self._speaker_masks: dict[str, np.ndarray] = {}
         # people the articles quote who are not in the glossary (found when indexed)
         glossary = {p.canonical for p in self.people}
         self.other_speakers = sorted({r.get("speaker") or "" for r in self.rows} - glossary - {""})
@@ -648,8 +649,10 @@ class Engine:
             mask &= np.isin(self.doc_ids, list(doc_ids))
         if speaker is not None:
             who = self.canonical_speaker(speaker)
-            quoted = np.array([who in q for q in self.quoted], dtype=bool)
-            mask &= (self.speakers == who) | quoted
+            if who not in self._speaker_masks:
+                quoted = np.array([who in q for q in self.quoted], dtype=bool)
+                self._speaker_masks[who] = (self.speakers == who) | quoted
+            mask &= self._speaker_masks[who]
         return mask
 
     def canonical_speaker(self, name: str) -> str:

@@ -326,8 +326,10 @@ def test_speaker_filter_keeps_quotations_and_refuses_a_shared_surname(engine) ->
         names = saved.tolist()
         names[0], names[1] = "Maria Okafor", "Grace Okafor"
         engine.speakers = np.array(names)
+        engine._speaker_masks.clear()
         with pytest.raises(InvalidQueryError, match="family name of Grace Okafor and Maria"):
             engine.filter_mask(speaker="Okafor")
         assert engine.filter_mask(speaker="Grace Okafor").sum() == 1
     finally:
         engine.speakers = saved
+        engine._speaker_masks.clear()
