@@ -465,6 +465,22 @@ def turn_html(turn: Turn, index: int) -> str:
     return "".join(parts)
 
 
+# the controls' labels, in both languages as the section headers are (one page serves both)
+LABELS = {
+    "docs": "Articles (none chosen = all) / 文章（不选即全部）",
+    "langs": "Passage language (none ticked = all) / 段落语言（不选即全部）",
+    "k": "Passages / 段落数",
+    "file": "File / 文件",
+    "outlet": "Outlet (optional) / 媒体（选填）",
+    "date": "Date (optional) / 日期（选填）",
+    "title": "Title (optional) / 标题（选填）",
+    "url": "URL (optional) / 网址（选填）",
+    "lang": "Language / 语言",
+    "add": "Add to the articles / 添加",
+    "clear": "Clear conversation / 清空对话",
+}
+
+
 WELCOME = (
     '<div class="qb-empty"><p><strong>QuoteBot</strong> answers with verbatim, cited passages '
     "from the articles in its catalog: five news articles on Robin Li (李彦宏) and large "
@@ -1203,23 +1219,23 @@ def build_demo(
                         choices=_article_choices(data_dir),
                         value=[],
                         multiselect=True,
-                        label="Articles (none chosen = all)",
+                        label=LABELS["docs"],
                         elem_id="qb-docs",
                     )
                     langs = gr.CheckboxGroup(
                         choices=[(v, k) for k, v in LANG_NAMES.items()],
                         value=list(LANG_NAMES),
-                        label="Passage language (none ticked = all)",
+                        label=LABELS["langs"],
                         elem_id="qb-langs",
                     )
                     k_slider = gr.Slider(
-                        1, UI_MAX_K, value=SETTINGS.k, step=1, label="Passages", elem_id="qb-k"
+                        1, UI_MAX_K, value=SETTINGS.k, step=1, label=LABELS["k"], elem_id="qb-k"
                     )
                 if allow_upload:
                     with gr.Accordion("Add an article / 添加文章", open=False, elem_id="qb-add"):
                         gr.Markdown(UPLOAD_HINT, elem_classes=["qb-up-hint"])
                         up_file = gr.File(
-                            label="File",
+                            label=LABELS["file"],
                             file_count="single",
                             file_types=list(FORMATS),
                             type="filepath",
@@ -1227,28 +1243,28 @@ def build_demo(
                             elem_id="qb-up-file",
                         )
                         with gr.Row():
-                            up_outlet = gr.Textbox(label="Outlet (optional)", max_lines=1,
+                            up_outlet = gr.Textbox(label=LABELS["outlet"], max_lines=1,
                                                    elem_id="qb-up-outlet", min_width=160)
-                            up_date = gr.Textbox(label="Date (optional)", max_lines=1,
+                            up_date = gr.Textbox(label=LABELS["date"], max_lines=1,
                                                  placeholder="YYYY-MM-DD",
                                                  elem_id="qb-up-date", min_width=160)
-                        up_title = gr.Textbox(label="Title (optional)", max_lines=1,
+                        up_title = gr.Textbox(label=LABELS["title"], max_lines=1,
                                               elem_id="qb-up-title")
                         with gr.Row():
-                            up_url = gr.Textbox(label="URL (optional)", max_lines=1,
+                            up_url = gr.Textbox(label=LABELS["url"], max_lines=1,
                                                 elem_id="qb-up-url", min_width=160)
                             up_lang = gr.Dropdown(
                                 choices=[("detect", DETECT_LANG)]
                                 + [(v, k) for k, v in LANG_NAMES.items()],
                                 value=DETECT_LANG,
-                                label="Language",
+                                label=LABELS["lang"],
                                 elem_id="qb-up-lang",
                                 min_width=160,
                             )
-                        up_btn = gr.Button("Add to the articles", variant="primary",
+                        up_btn = gr.Button(LABELS["add"], variant="primary",
                                            elem_id="qb-up-add")
                         up_status = gr.HTML("", elem_id="qb-up-status")
-                clear = gr.Button("Clear conversation", size="sm", variant="secondary")
+                clear = gr.Button(LABELS["clear"], size="sm", variant="secondary")
             with gr.Column(scale=2, min_width=300, elem_id="qb-side"):
                 source = gr.HTML(
                     SOURCE_PLACEHOLDER, elem_id="qb-source", js_on_load=SOURCE_JS,
