@@ -315,8 +315,12 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
     for word, start, end in names:
         # … or labels a transcript's answer (林志豪：我尊重他的看法)
         at_line_start = start == 0 or folded_text[start - 1] == "\n"
-        said = verbs.match(folded_text, end) or (
-            _LABEL.match(folded_text, end) if at_line_start else None
+        said = (
+            verbs.match(folded_text, end)
+            or (_LABEL.match(folded_text, end) if at_line_start else None)
+            # 陈怡君去年购入一副AI眼镜，她表示…: the pronoun that speaks next refers to her
+            # (a name led by a family name: jieba tags some phrases as names, 远高于)
+            or (_SPEAKS_AS_PRONOUN.match(folded_text, end) if word[0] in _ZH_SURNAMES else None)
         )
         if (
             word not in found
@@ -337,6 +341,10 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
 
 
 _LABEL = re.compile(r"\s*[:：]")
+_SPEAKS_AS_PRONOUN = re.compile(
+    rf"[^。！？!?\n他她]{{0,30}}[。，,；;]\s*(?:但|而|也|并|並)?(?:{_ZH_PRONOUN})"
+    rf"[^。！？!?，,；;\n]{{0,6}}?(?:{_ZH_VERBS})"
+)
 
 
 def _full_name(before: str, surname: str, taken: set[str]) -> str | None:
@@ -443,7 +451,7 @@ class Attributor:
         names = _name_pattern(people)
         self._names = names
         self._pronoun = [
-            re.compile(rf"(?:{_ZH_PRONOUN})[^。！？!?，,；;\n]{{0,6}}?(?:{_ZH_VERBS})"),
+            re.compile(rf"(?:{_ZH_PRONOUN})[^。！？!?，,；;\n]{{0,10}}?(?:{_ZH_VERBS})"),
             re.compile(rf"{_EN_PRONOUN}\s+(?:also\s+|further\s+)?(?:{_EN_VERBS})\b"),
         ]
         if names is None:

@@ -492,10 +492,11 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
     ]
     rows = annotated(article)
     assert [r["speaker"] for r in rows] == [
-        "Maria Delgado", "Peter Wang", "David Kim", "Angela Novak", "赵六", None, "赵六"
+        "Maria Delgado", "Peter Wang", "David Kim", "Angela Novak", "赵六", "钱七", "赵六"
     ]
     assert [q["speaker"] for q in rows[2]["quotes"]] == ["David Kim", "David Kim"]
-    assert [q["speaker"] for q in rows[5]["quotes"]] == [None]
+    # 钱七, whom jieba does not tag, is found by the pronoun that speaks after the name
+    assert [q["speaker"] for q in rows[5]["quotes"]] == ["钱七"]
     # a courtesy title ends no sentence and is no part of the name; a particle jieba glues
     # onto a Chinese name (周九则表示) is no part of it either
     second = [
@@ -606,7 +607,7 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
 
 
 def test_speakers_of_articles_written_and_labelled_blind(data_dir: Path):
-    """Twenty-four short articles (eight per script) that four helpers wrote and labelled
+    """Thirty short articles (ten per script) that five helpers wrote and labelled
     paragraph by paragraph, without seeing the system: tests/data/speaker_articles/. Each
     set was measured when it came, then used to find the next rules, so these figures are
     tuned; the README has the first measurements."""
@@ -633,8 +634,8 @@ def test_speakers_of_articles_written_and_labelled_blind(data_dir: Path):
                 labelled += truth is not None
                 if said != truth:
                     wrong.append((folder.name, name, label["para"], said, truth))
-    assert total == 303
-    # measured: 294/303 right, 192 of 194 named speakers right, 192 of 199 labelled found
+    assert total == 377
+    # measured: 366/377 right, 242 of 244 named speakers right, 242 of 251 labelled found
     assert right / total >= 0.93, wrong
     assert named_right / named >= 0.95, wrong
     assert named_right / labelled >= 0.93, wrong
