@@ -185,12 +185,16 @@ def _name_pattern(people: list[Person]) -> re.Pattern[str] | None:
     return re.compile("(?P<name>" + "|".join(sorted(alts, key=len, reverse=True)) + ")")
 
 
-# the titles news text puts before a name ("spokesperson Zhang Hui", "analyst Li Ming")
-_EN_TITLE_WORDS = (
-    r"spokesperson|spokesman|spokeswoman|chairman|chairwoman|founder|co-founder|president|"
-    r"director|minister|secretary|professor|analyst|engineer|researcher|scientist|economist|"
-    r"executive|ceo|cto|cfo|chief|manager|official|partner|investor|lawyer|expert"
+# titles before a name are not part of it ("Spokesperson Lena Ortiz said"), and mark a person
+# after "according to" ("according to Baidu spokesperson Zhang Hui")
+_EN_TITLES = frozenset(
+    "spokesperson spokesman spokeswoman chairman chairwoman chair ceo cto cfo founder "
+    "co-founder president vice director minister secretary professor prof dr mr mrs ms "
+    "senator governor mayor chief executive manager analyst engineer researcher scientist "
+    "economist author editor reporter host moderator general judge official partner "
+    "investor lawyer expert".split()
 )
+_EN_TITLE_WORDS = "|".join(sorted(_EN_TITLES, key=len, reverse=True))
 # how long an appositive between a name and its verb may be ("Fang Han, chairman of Kunlun
 # Tech, the Shenzhen-listed company behind the Skywork models, said")
 _APPOSITIVE = 160
@@ -223,13 +227,6 @@ _EN_ONE_WORD_SAID = re.compile(
 # Financial"); a first name may be commoner than a surname ("David" 5.1, "Kim" 4.6)
 _NAME_OPENER_MIN_ZIPF = 5.5
 _NAME_WORD_MAX_ZIPF = 5.0
-# nor are titles before one ("Spokesperson Lena Ortiz said")
-_EN_TITLES = frozenset(
-    "spokesperson spokesman spokeswoman chairman chairwoman chair ceo cto cfo founder "
-    "co-founder president vice director minister secretary professor prof dr mr mrs ms "
-    "senator governor mayor chief executive manager analyst engineer researcher scientist "
-    "economist author editor reporter host moderator general judge".split()
-)
 # words of an organisation's name, not a person's ("Kunlun Tech", "Harbour Street Research")
 _EN_ORG_WORDS = frozenset(
     "tech technology technologies group inc corp corporation co ltd limited capital "
@@ -389,8 +386,8 @@ _PINYIN_SURNAMES = frozenset(
     "wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng "
     "liang xie song tang han feng deng cao peng zeng xiao tian dong yuan pan jiang cai yu du ye "
     "cheng su wei lu ding ren shen yao cui zhong tan fan jin shi liao jia xia fu fang bai zou "
-    "meng xiong qin qiu yin xue lei hou long tao mao hao gong shao wan qian yan wu dai mo kong "
-    "xiang tang ou".split()
+    "meng xiong qin qiu yin xue lei hou long tao mao hao gong shao wan qian yan dai mo kong "
+    "xiang ou".split()
 )
 # the tags of words that cannot be a given name (verbs, particles, prepositions, pronouns…)
 _NOT_GIVEN_NAME = ("v", "u", "p", "c", "d", "r", "m", "q", "x", "e", "y", "f", "t")

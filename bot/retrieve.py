@@ -213,7 +213,8 @@ class Engine:
         self._speaker_masks: dict[str, np.ndarray] = {}
         # people the articles quote who are not in the glossary (found when indexed)
         glossary = {p.canonical for p in self.people}
-        self.other_speakers = sorted({r.get("speaker") or "" for r in self.rows} - glossary - {""})
+        said = {r.get("speaker") or "" for r in self.rows}.union(*self.quoted)
+        self.other_speakers = sorted(said - glossary - {""})
         self.reasons = np.array([gives_reason(r["text"]) for r in self.rows], dtype=np.float64)
         self.dates = np.array([gives_date(r["text"]) for r in self.rows], dtype=np.float64)
         stated = [figures(r["text"]) for r in self.rows]
