@@ -406,13 +406,15 @@ def _zh_names(folded: str) -> Iterator[tuple[str, int, int]]:
         end = pos + len(word)
         if skip:
             skip -= 1
+            pos = end
+            continue
+        # a two-character name jieba tags may still lack its last character (吴佩 + 珊)
+        whole = _with_given_name(word, flag, tagged[i + 1 : i + 2])
+        if whole is not None:
+            yield whole, pos, pos + len(whole)
+            skip = 1
         elif flag == "nr" and len(word) > 1 and not is_common_word(word):
             yield word, pos, end
-        else:
-            whole = _with_given_name(word, flag, tagged[i + 1 : i + 2])
-            if whole is not None:
-                yield whole, pos, pos + len(whole)
-                skip = 1
         pos = end
 
 
@@ -665,10 +667,11 @@ def speaker_in_context(
 # not only who is about to speak ("… Wang Xiaochuan told reporters.", 李彦宏表示:)
 _REPORTED = re.compile(
     rf"\b(?:{_EN_VERBS})\b(?:\s+[a-z]+){{0,5}}?\s+that\b"
-    # "Wu said the argument ignored …": a saying verb and a clause (not "told reporters.",
-    # "said in an interview.", nor "talked about the dispute …", which names a topic)
+    # "Wu said the argument ignored …", "Ko says vendor-reported rates are …": a saying
+    # verb and a clause (not "told reporters.", "said in an interview.", nor "talked about
+    # the dispute …", which names a topic)
     rf"|\b(?:{_EN_SAYING})\s+(?!(?:in|at|on|during|after|before|to|when|while|with|as|"
-    rf"by|for|from)\b)[a-z]+(?:\s+[^\s.!?;]+){{3,}}"
+    rf"by|for|from)\b)[a-z][\w'’-]*(?:\s+[^\s.!?;]+){{3,}}"
     rf"|(?:{_ZH_VERBS})[,，]?[^。！？!?:：\n]{{8,}}[。！？!?]?\s*$"
 )
 

@@ -604,10 +604,18 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
         "According to Morgan Stanley, the market will grow.",
     ]
     assert [annotated([t])[0]["speaker"] for t in according] == ["Zhang Hui", "Zhang Hui", None]
+    # what is said may open with a hyphenated word; after a sentence of narration too
+    said = ("Evaluators are cautious. Rachel Ko, who runs a lab, says vendor-reported rates "
+            "are too high.")
+    assert annotated([said])[0]["speaker"] == "Rachel Ko"
+    # a full name jieba cuts before its last character (吳佩 + 珊) is found whole
+    cut = ["副教授吳佩珊接受本刊訪問時指出：「分數虛高。」",
+           "资策会分析师蔡宛臻认为,下载量可以靠补贴。"]
+    assert [annotated([t])[0]["speaker"] for t in cut] == ["吳佩珊", "蔡宛臻"]
 
 
 def test_speakers_of_articles_written_and_labelled_blind(data_dir: Path):
-    """Thirty short articles (ten per script) that five helpers wrote and labelled
+    """Thirty-six short articles (twelve per script) that six helpers wrote and labelled
     paragraph by paragraph, without seeing the system: tests/data/speaker_articles/. Each
     set was measured when it came, then used to find the next rules, so these figures are
     tuned; the README has the first measurements."""
@@ -634,8 +642,8 @@ def test_speakers_of_articles_written_and_labelled_blind(data_dir: Path):
                 labelled += truth is not None
                 if said != truth:
                     wrong.append((folder.name, name, label["para"], said, truth))
-    assert total == 377
-    # measured: 366/377 right, 242 of 244 named speakers right, 242 of 251 labelled found
+    assert total == 458
+    # measured: 446/458 right, 296 of 299 named speakers right, 296 of 306 labelled found
     assert right / total >= 0.93, wrong
     assert named_right / named >= 0.95, wrong
     assert named_right / labelled >= 0.93, wrong
