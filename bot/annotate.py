@@ -10,6 +10,7 @@ from .quotes import (
     Context,
     discover_people,
     load_people,
+    main_speaker,
     quote_spans,
     speaker_in_context,
     with_surnames,
@@ -34,7 +35,8 @@ def annotate(rows: list[dict[str, Any]], data_dir: Path) -> None:
         speaker, ctx = speaker_in_context(row["text"], people, ctx, row.get("heading"))
         same_doc = i + 1 < len(rows) and rows[i + 1]["doc_id"] == row["doc_id"]
         after = rows[i + 1]["text"] if same_doc else ""
-        row["speaker"] = speaker
+        spans = quote_spans(row["text"], after, people, speaker)
+        row["speaker"] = main_speaker(speaker, spans)
         row["quotes"] = [
             {
                 "text": row["text"][s.start : s.end],
@@ -42,5 +44,5 @@ def annotate(rows: list[dict[str, Any]], data_dir: Path) -> None:
                 "end": row["start"] + s.end,
                 "speaker": s.speaker,
             }
-            for s in quote_spans(row["text"], after, people, speaker)
+            for s in spans
         ]

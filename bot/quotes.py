@@ -497,6 +497,17 @@ class Attributor:
             last = _canonical(self.people, m.group("name"))
         return last
 
+    def pronoun_attributions(self, folded: str) -> list[tuple[int, str]]:
+        """(position, speaker) of each 'he said' / 她表示 the text itself resolves: the person
+        named last before it."""
+        found = []
+        for pattern in self._pronoun:
+            for m in pattern.finditer(folded):
+                who = self.last_named(folded[: m.start()])
+                if who is not None:
+                    found.append((m.start(), who))
+        return found
+
     def pronoun_attribution(self, folded: str) -> int | None:
         """Where the text first attributes speech to 'he'/'she'/他/她, or None."""
         found = [m.start() for p in self._pronoun for m in [p.search(folded)] if m]
@@ -720,7 +731,22 @@ def attribute(
     may precede the quote (李彦宏表示：“…”) or follow it (“…,” Li said).
     """
     speaker = speaker_of(text, before, people)
-    return quote_spans(text, after, people, speaker), speaker
+    spans = quote_spans(text, after, people, speaker)
+    return spans, main_speaker(speaker, spans)
+
+
+def main_speaker(speaker: str | None, spans: list[QuoteSpan]) -> str | None:
+    """The passage's speaker when it quotes two people: the one it quotes at more than twice
+    the other's length ("Fang said only that “…”. Ko … offers a longer rebuttal. “…,” she
+    says. “…”"); else the one its reading found first."""
+    quoted: dict[str, int] = {}
+    for span in spans:
+        if span.speaker is not None:
+            quoted[span.speaker] = quoted.get(span.speaker, 0) + span.end - span.start
+    if speaker not in quoted or len(quoted) < 2:
+        return speaker
+    most = max(quoted, key=quoted.__getitem__)
+    return most if quoted[most] > 2 * quoted[speaker] else speaker
 
 
 # between a quotation's closing mark and its speaker's name: the mark, a comma, "said"
@@ -737,7 +763,8 @@ def quote_spans(
     att = _attributor(people)
     folded = fold(text)
     spans: list[QuoteSpan] = []
-    own = att.attributions(folded)
+    # (“…,” she says: the person named before the pronoun, as for the passage's speaker)
+    own = sorted(att.attributions(folded) + att.pronoun_attributions(folded))
     follow = att.attributions(fold(after)[:80])
     # someone the glossary does not name asks or says it ("主持人反问,“…”")
     roles = [m.start() for p in _OTHER_SPEAKER for m in p.finditer(folded)]

@@ -608,6 +608,15 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
     said = ("Evaluators are cautious. Rachel Ko, who runs a lab, says vendor-reported rates "
             "are too high.")
     assert annotated([said])[0]["speaker"] == "Rachel Ko"
+    # two people quoted: the passage is the one quoted at twice the length; "she says"
+    # after a quotation is the person named before the pronoun
+    two = ('Asked about it, Fang said only that "every benchmark is a snapshot." Rachel Ko, '
+           'the evaluator, offers a longer rebuttal. "A snapshot is fine, as long as everyone '
+           'uses the same camera," she says. "Right now every company brings its own."')
+    intro = "Fang Han defends the figures. Rachel Ko, who runs a lab, says they are too high."
+    row = annotated([intro, two])[1]
+    assert row["speaker"] == "Rachel Ko"
+    assert [q["speaker"] for q in row["quotes"]] == ["Fang Han", "Rachel Ko", "Rachel Ko"]
     # a full name jieba cuts before its last character (吳佩 + 珊) is found whole
     cut = ["副教授吳佩珊接受本刊訪問時指出：「分數虛高。」",
            "资策会分析师蔡宛臻认为,下载量可以靠补贴。"]
@@ -643,7 +652,7 @@ def test_speakers_of_articles_written_and_labelled_blind(data_dir: Path):
                 if said != truth:
                     wrong.append((folder.name, name, label["para"], said, truth))
     assert total == 458
-    # measured: 446/458 right, 296 of 299 named speakers right, 296 of 306 labelled found
+    # measured: 447/458 right, 297 of 299 named speakers right, 297 of 306 labelled found
     assert right / total >= 0.93, wrong
     assert named_right / named >= 0.95, wrong
     assert named_right / labelled >= 0.93, wrong
