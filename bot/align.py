@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import logging
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 from itertools import combinations
 from typing import Any
 
@@ -42,6 +43,12 @@ SAME_TEXT_MIN_SHARED = 20
 # word. In the five articles two pairs reach 0.97; the next closest, a quotation and its
 # paraphrase in one interview, 0.63
 SAME_ARTICLE_MIN_OVERLAP = 0.9
+# ... or one run of text, word for word, that is this share of the shorter passage and this
+# long (folded, spaces removed): a summary quoting an interview answer the article also
+# prints ("文心大模型每天调用量超过6亿…", 50 characters, half the answer). The next longest
+# run between two unlinked Chinese passages of the five articles is a conference's name (24)
+SAME_RUN_MIN_SHARE = 0.4
+SAME_RUN_MIN_CHARS = 30
 # articles longer than this (passages) are not searched for repeats: the check is pairwise
 SAME_ARTICLE_MAX_PASSAGES = 2_000
 
@@ -155,9 +162,20 @@ def find_links(
             if rows[i]["lang"] != rows[j]["lang"]:
                 continue
             score = _overlap(grams[i], grams[j])
-            if score >= SAME_ARTICLE_MIN_OVERLAP:
+            # (a run that long shares as many bigrams: the overlap is the cheap test first)
+            if score >= SAME_ARTICLE_MIN_OVERLAP or (
+                score >= SAME_RUN_MIN_SHARE and _shares_run(rows[i]["text"], rows[j]["text"])
+            ):
                 same.append((i, j, score))
     return same, parallel
+
+
+def _shares_run(a: str, b: str) -> bool:
+    """Whether two texts share one run of text that is SAME_RUN_MIN_SHARE of the shorter
+    and SAME_RUN_MIN_CHARS long (folded, spaces removed)."""
+    x, y = ("".join(fold(t).split()) for t in (a, b))
+    run = SequenceMatcher(None, x, y, autojunk=False).find_longest_match(0, len(x), 0, len(y))
+    return run.size >= max(SAME_RUN_MIN_CHARS, SAME_RUN_MIN_SHARE * min(len(x), len(y)))
 
 
 def _word_sets(rows: Sequence[dict[str, Any]]) -> list[set[str]]:

@@ -752,11 +752,13 @@ def test_same_remark_links_against_hand_labels(engine):
     # measured: 2 links, both right; the third pair shares one statement of two
     assert linked and linked <= gold, linked - gold
     assert len(linked) >= 2
-    # within one article, only the two passages it repeats nearly word for word
+    # within one article, the two passages it repeats nearly word for word, and an interview
+    # answer its summary quotes (half the answer, word for word)
     repeats = {frozenset(rows[i]["text"][:10] for i in p) for p in pairs - linked}
     assert repeats == {
         frozenset({"谈及中美大模型差距,"}),  # the lead, restated with one clause more
         frozenset({"◎開源和閉源的選擇是", "開源和閉源的選擇是大"}),
+        frozenset({"他还坚持认为,开源模", "我们对外讲文心大模型"}),
     }, repeats
 
 
@@ -776,6 +778,22 @@ def test_a_short_headline_is_not_the_same_remark_as_a_long_passage():
     vectors = np.eye(3, 4, dtype=np.float32)
     same, _ = find_links(rows, vectors)
     assert {frozenset(p[:2]) for p in same} == {frozenset({1, 2})}
+
+
+def test_an_article_quoting_its_own_interview_is_one_remark():
+    """A summary quoting half an answer the article prints in full is the same remark; a
+    slogan of ten characters two paragraphs share is not."""
+    from bot.align import find_links
+
+    answer = ("我们对外讲文心大模型每天调用量超过6亿,每天生成的token数超过万亿,哪个开源模型可以说"
+              "自己一天调用量是多少?没有人用的话成本怎么分担?")
+    summary = ("他还坚持认为,开源模式在大模型时代是不成立的,“文心大模型每天调用量超过6亿,每天生成"
+               "的token数超过万亿,哪个开源模型可以说自己一天调用量是多少?”")
+    slogan = "李彦宏在活动上直言“开源模型会越来越落后”,这并非他头一次否定开源路线。"
+    other = "就在前一天上午,李彦宏在开发者大会上直言“开源模型会越来越落后”,并推出三大工具。"
+    rows = [{"doc_id": "a", "lang": "zh-Hans", "text": t} for t in (summary, answer, slogan, other)]
+    same, _ = find_links(rows, np.eye(4, dtype=np.float32))
+    assert {frozenset(p[:2]) for p in same} == {frozenset({0, 1})}
 
 
 def test_speaker_words_come_first_and_filter(data_dir: Path, index_dir: Path):
