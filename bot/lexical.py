@@ -646,6 +646,25 @@ class Bridge:
         return [t for t in dict.fromkeys(out) if t not in tokens]
 
 
+# a database statement or an injection string, or markup that runs script: input to a
+# program, not a question (the embedding puts such text near everything and nothing, and
+# "drop", "table", "users" are all words the articles' dictionary knows)
+_CODE = re.compile(
+    r"^\W*(?:select\s+(?:\*|[\w.]+(?:\s*,\s*[\w.]+)*)\s+from\s+\S"
+    r"|(?:drop|create|alter|truncate)\s+(?:table|database|index|view)\b"
+    r"|insert\s+into\b|update\s+\w+\s+set\b|delete\s+from\b)"
+    r"|;\s*--|;\s*(?:drop|delete|insert|update)\s|'\s*or\s*'?\d+'?\s*=\s*'?\d+"
+    r"|\bunion\s+(?:all\s+)?select\b"
+    r"|<\s*/?\s*(?:script|iframe|img|svg|object|embed)\b|\bjavascript:|<[^>]*\bon\w+\s*=",
+    re.I,
+)
+
+
+def is_code(text: str) -> bool:
+    """Whether a question is code: a SQL statement or injection, or active markup."""
+    return _CODE.search(text) is not None
+
+
 class LexicalIndex:
     """BM25 over passage tokens; ``scores`` returns one score per passage."""
 
@@ -728,7 +747,10 @@ class LexicalIndex:
         do not: at most ``max_words`` words besides stopwords, framing words and
         interjections, none a glossary term and none rarer than ``min_zipf`` on wordfreq's
         Zipf scale ("ok" is 5.1, "GPU" 3.2). Such inputs sit near any short passage that
-        happens to contain them, and the cosine gap is not calibrated for them."""
+        happens to contain them, and the cosine gap is not calibrated for them. Nor does
+        code ("SELECT * FROM users", "<script>"), whose words the articles may well use."""
+        if is_code(query):
+            return False
         folded = fold(query)
         framing = _framing_tokens()
         words: list[tuple[str, str]] = []

@@ -165,6 +165,25 @@ def test_a_bare_input_naming_nothing_gets_no_answer(bare: str, data_dir: Path, i
     assert ask(bare, data_dir, index_dir) == []
 
 
+@pytest.mark.parametrize("code", [
+    "'; DROP TABLE passages; --", "SELECT * FROM users WHERE 1=1", "select * from 文章",
+    "x' or '1'='1", "<img src=x onerror=alert(1)>",
+])
+def test_code_is_no_question(code: str, data_dir: Path, index_dir: Path):
+    # the articles' dictionary knows "drop", "table" and "users": without this the coverage
+    # of such input was complete and the tester saw five passages for it
+    assert ask(code, data_dir, index_dir) == []
+
+
+def test_questions_using_words_of_code_are_still_questions(data_dir: Path, index_dir: Path):
+    from bot.lexical import is_code
+
+    assert ask("Why did Baidu drop the open-source plan?", data_dir, index_dir)
+    for words in ("Select the best model from the table", "What does Li say about Oneself = ?",
+                  "为什么 select 不开源?"):
+        assert not is_code(words), words
+
+
 @pytest.mark.parametrize("short", ["开源?", "GPU?", "inference costs", "百度"])
 def test_a_short_question_naming_a_subject_is_answered(
     short: str, data_dir: Path, index_dir: Path
