@@ -618,13 +618,20 @@ class Engine:
         hits: list[Hit] = []
         shown: set[int] = set()
         top = ranked[0].fused
+        # a passage's share of the best one's lead over the pack (the passage at rank
+        # match_reference_rank, or past the last one asked for): fused scores of a
+        # reciprocal-rank sum sit close together, and over the best one's alone every one
+        # of the top five read "strong"
+        base = ranked[min(max(k, self.settings.match_reference_rank), len(ranked) - 1)].fused
+        lead = top - base
         for cand in ranked:
             if cand.idx in shown:
                 continue
             group = [g for g in self.rows[cand.idx].get("also_in", []) if g not in shown]
             shown.add(cand.idx)
             shown.update(group)
-            hits.append(self._hit(cand, conf * cand.fused / top, group))
+            share = (cand.fused - base) / lead if lead > 0 else 1.0
+            hits.append(self._hit(cand, conf * max(share, _MIN_SHARE), group))
             if len(hits) == k:
                 break
         return hits
@@ -734,6 +741,8 @@ class Engine:
         )
 
 
+# (a returned passage tied with the reference still scores above zero)
+_MIN_SHARE = 1e-3
 _ENGINES: dict[tuple[str, str, str | None], Engine] = {}
 _LOCK = threading.Lock()
 
