@@ -126,6 +126,18 @@ def _ask(args: argparse.Namespace, question: str) -> int:
         min_score=args.min_score, speaker=args.speaker, langs=args.lang, doc_ids=args.doc,
     )
     print(hits_to_json(hits) if args.json else hits_to_text(hits))
+    if not hits and not args.json and (args.speaker or args.lang or args.doc):
+        from .retrieve import get_engine
+
+        # the filters, not the articles, may be why: say so (on stderr, as a note)
+        engine = get_engine(args.data, args.index, args.model)
+        missing = engine.filtered_away(question, args.lang, args.doc, args.speaker)
+        if missing == []:
+            print("note: no passage is left by --speaker/--lang/--doc; widen them",
+                  file=sys.stderr)
+        elif missing:
+            print(f"note: no passage left by --speaker/--lang/--doc mentions "
+                  f"{', '.join(missing)}; other articles or languages do", file=sys.stderr)
     return 0
 
 

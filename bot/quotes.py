@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -129,6 +129,23 @@ def with_surnames(people: list[Person], text: str) -> list[Person]:
         replace(p, surname=None) if p.surname and owner[p.surname] != p.canonical else p
         for p in active
     ]
+
+
+def family_names(canonical: str, aliases: Sequence[str] = (), family: str | None = None
+                 ) -> set[str]:
+    """The folded family names a speaker may be called by alone: the glossary's (``family``,
+    "li") and a Chinese alias's first character (李); for a name outside the glossary, its
+    first word when that is a pinyin family name ("Liu Jianguo"), else its last ("Maria
+    Delgado"), or a Chinese name's first character (陈静)."""
+    names = {fold(family)} if family else set()
+    names |= {fold(a)[0] for a in aliases if a and CJK.match(a)}
+    words = canonical.split()
+    if canonical.isascii() and len(words) > 1 and not family:
+        first = fold(words[0])
+        names.add(first if first in _PINYIN_SURNAMES else fold(words[-1]))
+    elif CJK.match(canonical) and len(canonical) > 1:
+        names.add(fold(canonical)[0])
+    return names
 
 
 def _other_bearer(person: Person, family: str, text: str) -> int | None:

@@ -40,7 +40,7 @@ from .lexical import (
     subject_tokens,
 )
 from .passages import detect_lang
-from .quotes import load_people, people_named
+from .quotes import family_names, load_people, people_named
 from .settings import DEFAULT_MODEL, SETTINGS, Settings
 from .types import Hit, Quote, Report
 
@@ -663,13 +663,36 @@ class Engine:
             mask &= self._speaker_masks[who]
         return mask
 
+    def speaker_list(self) -> list[str]:
+        """Everyone a passage is attributed to or quotes, by canonical name, sorted."""
+        return sorted(set(self.speakers.tolist()).union(*self.quoted) - {""})
+
+    def filtered_away(
+        self,
+        query: str,
+        langs: Iterable[str] | None = None,
+        doc_ids: Iterable[str] | None = None,
+        speaker: str | None = None,
+    ) -> list[str] | None:
+        """Why filters leave a question unanswered, when they are the reason: [] when they
+        leave no passage at all; the people and organisations the question names that the
+        articles mention but no passage the filters leave does ("方汉怎么看开源?" over the
+        English passages); None when the filters are not the reason."""
+        allowed = self.filter_mask(langs, doc_ids, speaker)
+        if not allowed.any():
+            return []
+        folded = fold(clean_query(query, self.settings))
+        everywhere = set(self._names_outside(folded, np.ones(len(self.rows), dtype=bool)))
+        missing = [n for n in self._names_outside(folded, allowed) if n not in everywhere]
+        return missing or None
+
     def canonical_speaker(self, name: str) -> str:
         """The canonical name of a speaker given by any of the glossary's spellings
         ("李彥宏", "Li Yanhong" -> "Robin Li"); InvalidQueryError for a name that is neither
         a glossary person's nor any passage's speaker."""
         # spaced and cleaned as questions are (a zero-width space pasted with it is nothing)
         want = fold(" ".join("".join(" " if is_invisible(c) else c for c in name).split()))
-        known = sorted(set(self.speakers.tolist()).union(*self.quoted) - {""})
+        known = self.speaker_list()
         if not want:
             raise InvalidQueryError(
                 f"speaker is empty; give a name ({', '.join(known) or 'none'}) or None"
@@ -681,10 +704,15 @@ class Engine:
             if want == fold(canonical):
                 return canonical
         # a family name alone, as articles write it after the first mention: last in
-        # "Maria Delgado", first in a Chinese name's Latin spelling ("Wang Xiaochuan")
+        # "Maria Delgado", first in a Chinese name (王小川, "Wang Xiaochuan"); "Han" is
+        # Fang Han's given name, no way to name him
+        glossary = {p.canonical: p for p in self.people}
         by_surname = [
             c for c in known
-            if c.isascii() and " " in c and want in (fold(c.split()[0]), fold(c.split()[-1]))
+            if want in family_names(
+                c, glossary[c].aliases if c in glossary else (),
+                glossary[c].family if c in glossary else None,
+            )
         ]
         if len(by_surname) == 1:
             return by_surname[0]

@@ -68,7 +68,13 @@ _TEXT: dict[str, dict[str, str]] = {
     "en": {
         "lead": "{n} passage{ns} from {m} article{ms}",
         "none": "No passage in these articles answers that.",
-        "filtered_out": "No passage is in the chosen articles and languages; widen the filters.",
+        "filtered_out": (
+            "No passage is in the chosen articles, languages and speaker; widen the filters."
+        ),
+        "filtered_names": (
+            "No passage the filters leave mentions {names}; other articles or languages do. "
+            "Widen the filters."
+        ),
         "error": "Something went wrong while searching. Please try again.",
         "you": "You",
         "speaker": "Speaker",
@@ -100,7 +106,10 @@ _TEXT: dict[str, dict[str, str]] = {
     "zh-Hans": {
         "lead": "找到 {n} 段出处，来自 {m} 篇文章",
         "none": "这些文章中没有回答这个问题的段落。",
-        "filtered_out": "所选文章和语言中没有任何段落，请放宽筛选条件。",
+        "filtered_out": "所选文章、语言和说话人之下没有任何段落，请放宽筛选条件。",
+        "filtered_names": (
+            "筛选后的段落都没有提到 {names}，其他文章或语言的段落有。请放宽筛选条件。"
+        ),
         "error": "检索时出错，请重试。",
         "you": "你",
         "speaker": "说话人",
@@ -129,7 +138,10 @@ _TEXT: dict[str, dict[str, str]] = {
     "zh-Hant": {
         "lead": "找到 {n} 段出處，來自 {m} 篇文章",
         "none": "這些文章中沒有回答這個問題的段落。",
-        "filtered_out": "所選文章和語言中沒有任何段落，請放寬篩選條件。",
+        "filtered_out": "所選文章、語言和說話人之下沒有任何段落，請放寬篩選條件。",
+        "filtered_names": (
+            "篩選後的段落都沒有提到 {names}，其他文章或語言的段落有。請放寬篩選條件。"
+        ),
         "error": "檢索時出錯，請重試。",
         "you": "你",
         "speaker": "說話人",
@@ -223,12 +235,14 @@ def answer(
     k: object = SETTINGS.k,
     doc_ids: Sequence[str] | None = None,
     langs: Sequence[str] | None = None,
+    speaker: str | None = None,
     *,
     data_dir: str | Path | None = None,
     index_dir: str | Path | None = None,
     model: str | None = None,
 ) -> Turn:
     """Ask ``retrieve`` and wrap the outcome in a Turn; never raises."""
+    speaker = speaker or None  # the filter's "anyone" is the empty string
     text = question if isinstance(question, str) else ""
     lang = question_lang(text)
     echo = text[:ECHO_CHARS]
@@ -263,6 +277,7 @@ def answer(
             model=model,
             doc_ids=list(doc_ids) if doc_ids else None,
             langs=list(langs) if langs else None,
+            speaker=speaker,
         )
     except (QuoteBotError, TypeError) as exc:
         return Turn(echo, lang, message=str(exc), kind="error", length=len(text))
@@ -270,15 +285,50 @@ def answer(
         log.exception("search failed for a question of %d characters", len(text))
         return Turn(echo, lang, message=texts(lang)["error"], kind="error", length=len(text))
     if not hits:
-        said = "none"
-        if doc_ids or langs:
-            # filters that leave nothing at all to search say so, not "nothing answers"
-            allowed = engine.filter_mask(list(langs) if langs else None,
-                                         list(doc_ids) if doc_ids else None)
-            said = "none" if allowed.any() else "filtered_out"
-        return Turn(echo, lang, message=texts(lang)[said], kind="none", length=len(text))
+        message = texts(lang)["none"]
+        if doc_ids or langs or speaker:
+            message = filtered_message(
+                engine, text, lang, list(langs) if langs else None,
+                list(doc_ids) if doc_ids else None, speaker,
+            ) or message
+        return Turn(echo, lang, message=message, kind="none", length=len(text))
     names = speaker_names(engine, lang) if lang != "en" else ()
     return Turn(echo, lang, hits=tuple(hits), length=len(text), names=names)
+
+
+def filtered_message(
+    engine: Any,
+    question: str,
+    lang: str,
+    langs: list[str] | None,
+    doc_ids: list[str] | None,
+    speaker: str | None,
+) -> str | None:
+    """Why a filtered question got nothing, when the filters are the reason: they leave no
+    passage at all, or none naming someone (or something) the question names and the other
+    articles do ("方汉怎么看开源?" over the English passages only); None otherwise."""
+    try:
+        missing = engine.filtered_away(question, langs, doc_ids, speaker)
+    except (QuoteBotError, TypeError):
+        return None
+    if missing is None:
+        return None
+    if not missing:
+        return texts(lang)["filtered_out"]
+    shown = dict(speaker_names(engine, lang)) if lang != "en" else {}
+    names = "、".join(shown.get(n, n) for n in missing) if shown else ", ".join(missing)
+    return texts(lang)["filtered_names"].format(names=names)
+
+
+def speaker_choices(engine: Any) -> list[tuple[str, str]]:
+    """The speaker filter's choices: anyone, then each person some passage is attributed to
+    or quotes, by canonical name with the Chinese one beside it."""
+    chinese = {c: z for c, z in speaker_names(engine, "zh-Hans")}
+    choices = [(LABELS["anyone"], "")]
+    for name in engine.speaker_list():
+        shown = f"{name} · {chinese[name]}" if chinese.get(name, name) != name else name
+        choices.append((shown, name))
+    return choices
 
 
 def speaker_names(engine: Any, lang: str) -> tuple[tuple[str, str], ...]:
@@ -470,6 +520,8 @@ LABELS = {
     "docs": "Articles (none chosen = all) / 文章（不选即全部）",
     "langs": "Passage language (none ticked = all) / 段落语言（不选即全部）",
     "k": "Passages / 段落数",
+    "speaker": "Speaker / 说话人",
+    "anyone": "Anyone / 任何人",
     "file": "File / 文件",
     "outlet": "Outlet (optional) / 媒体（选填）",
     "date": "Date (optional) / 日期（选填）",
@@ -1000,6 +1052,16 @@ def _article_choices(data_dir: str | Path | None) -> list[tuple[str, str]]:
     return out
 
 
+def _speaker_choices(where: dict[str, Any]) -> list[tuple[str, str]]:
+    """``speaker_choices`` of the engine ``where`` names; anyone only while it cannot load
+    (the page still opens, and a question then says why)."""
+    try:
+        return speaker_choices(get_engine(**where))
+    except Exception:
+        log.warning("speaker filter: the index could not be loaded", exc_info=True)
+        return [(LABELS["anyone"], "")]
+
+
 def _shorten(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters with an ellipsis, at a space when one is near."""
     if len(text) <= limit:
@@ -1082,11 +1144,12 @@ def build_demo(
         doc_ids: list[str] | None,
         langs: list[str] | None,
         k: float | None,
+        speaker: str | None,
         request: gr.Request,
     ) -> tuple[Any, list[Turn], Any]:
         key = _session(request)
         with conversations.session(key):
-            return ask_in_turn(key, question, list(turns or []), doc_ids, langs, k)
+            return ask_in_turn(key, question, list(turns or []), doc_ids, langs, k, speaker)
 
     def ask_in_turn(
         key: str | None,
@@ -1095,17 +1158,22 @@ def build_demo(
         doc_ids: list[str] | None,
         langs: list[str] | None,
         k: float | None,
+        speaker: str | None = None,
     ) -> tuple[Any, list[Turn], Any]:
         history = conversations.latest(key, seen)
         if is_blank(question):
             # nothing typed (or a second click after the box was cleared by the first):
             # a note, not a turn, so the conversation holds only questions that were asked
-            lang = history[-1].lang if history else "en"
             limit = SETTINGS.max_query_chars
-            note = texts(lang)["ask_empty"].format(n=0, limit=limit)
+            if history:
+                note = texts(history[-1].lang)["ask_empty"].format(n=0, limit=limit)
+            else:  # nothing says yet which language the person reads
+                note = " / ".join(
+                    texts(lang)["ask_empty"].format(n=0, limit=limit) for lang in ("en", "zh-Hans")
+                )
             gr.Info(note, duration=4, title="QuoteBot")
             return gr.update(), history, gr.update()
-        turn = answer(question, slider_k(k), doc_ids, langs, **where)
+        turn = answer(question, slider_k(k), doc_ids, langs, speaker, **where)
         log.info(
             "question (%s, %d chars): %s", turn.lang, turn.length,
             f"{len(turn.hits)} passages" if turn.hits else turn.kind,
@@ -1163,17 +1231,20 @@ def build_demo(
             progress=lambda f, m: progress(f, desc=m), **where,
         )
         choices = gr.Dropdown(choices=_article_choices(where["data_dir"]))
+        people = gr.Dropdown(choices=_speaker_choices(where))  # the new article's speakers too
         if outcome.ok:  # a clean form for the next file
-            return upload_html(outcome), choices, None, "", "", "", "", DETECT_LANG
+            return upload_html(outcome), choices, people, None, "", "", "", "", DETECT_LANG
         keep = gr.update()
-        return upload_html(outcome), choices, keep, keep, keep, keep, keep, keep
+        return upload_html(outcome), choices, people, keep, keep, keep, keep, keep, keep
 
-    def ask(question: str, k: int = SETTINGS.k) -> list[dict[str, Any]]:
+    def ask(question: str, k: int = SETTINGS.k, speaker: str = "") -> list[dict[str, Any]]:
         """The passages that answer ``question`` (best first; [] when none does), each a dict
         with the fields of bot.Hit: text, source_path, start, end, doc_id, title, outlet, date,
-        lang, paragraph, score, citation, heading, match, speaker, quotes, also_in, parallel."""
+        lang, paragraph, score, citation, heading, match, speaker, quotes, also_in, parallel.
+        ``speaker`` (any spelling the glossary knows; "" for anyone) keeps that person's
+        words and the passages quoting them."""
         try:
-            hits = retrieve(question, k, **where)
+            hits = retrieve(question, k, speaker=speaker or None, **where)
         except (QuoteBotError, TypeError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
@@ -1228,6 +1299,12 @@ def build_demo(
                         label=LABELS["langs"],
                         elem_id="qb-langs",
                     )
+                    speaker = gr.Dropdown(
+                        choices=_speaker_choices(where),
+                        value="",
+                        label=LABELS["speaker"],
+                        elem_id="qb-speaker",
+                    )
                     k_slider = gr.Slider(
                         1, UI_MAX_K, value=SETTINGS.k, step=1, label=LABELS["k"], elem_id="qb-k"
                     )
@@ -1272,7 +1349,7 @@ def build_demo(
                 )
 
         ui_events: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "minimal"}
-        ask_inputs = [box, turns, docs, langs, k_slider]
+        ask_inputs = [box, turns, docs, langs, k_slider, speaker]
         ask_outputs = [chat, turns, box]
         # every question sent is asked, also while the one before is being answered (Gradio
         # would drop a repeat of a pending trigger); a session's questions are answered in turn
@@ -1280,7 +1357,8 @@ def build_demo(
         box.submit(on_ask, ask_inputs, ask_outputs, js=SEND_JS, **asking)
         ask_btn.click(on_ask, ask_inputs, ask_outputs, js=SEND_JS, **asking)
         for btn in example_btns:
-            btn.click(on_ask, [btn, turns, docs, langs, k_slider], ask_outputs, **asking)
+            btn.click(on_ask, [btn, turns, docs, langs, k_slider, speaker], ask_outputs,
+                      **asking)
         chat.click(on_open, [turns], [source], **ui_events)
         source.click(on_close, None, [source], **ui_events)  # the viewer's × button
         clear.click(on_clear, None, [chat, turns, source, box], **ui_events)
@@ -1289,7 +1367,8 @@ def build_demo(
             up_btn.click(
                 on_upload,
                 [up_file, up_title, up_outlet, up_date, up_url, up_lang],
-                [up_status, docs, up_file, up_title, up_outlet, up_date, up_url, up_lang],
+                [up_status, docs, speaker, up_file, up_title, up_outlet, up_date, up_url,
+                 up_lang],
                 api_visibility="undocumented",
                 show_progress="full",
                 show_progress_on=[up_status],
@@ -1298,12 +1377,14 @@ def build_demo(
             )
         gr.api(ask, api_name="ask")
 
-        def on_load() -> Any:
+        def on_load() -> tuple[Any, Any]:
             # the article list as it is now: a page opened (or reloaded) after an upload
             # lists the new article too, not only the ones there when the app started
-            return gr.Dropdown(choices=_article_choices(where["data_dir"]))
+            return (gr.Dropdown(choices=_article_choices(where["data_dir"])),
+                    gr.Dropdown(choices=_speaker_choices(where)))
 
-        demo.load(on_load, None, [docs], api_visibility="undocumented", show_progress="hidden")
+        demo.load(on_load, None, [docs, speaker], api_visibility="undocumented",
+                  show_progress="hidden")
     demo.queue(default_concurrency_limit=CONCURRENCY)
     return demo
 

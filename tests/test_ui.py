@@ -326,7 +326,7 @@ def test_answer_with_filters(engine: Any, data_dir: Path, index_dir: Path) -> No
     # an article in traditional Chinese with English passages only: nothing left to search
     turn = ui.answer("百度为什么不开源?", 3, ["004_544973c9ced5136f"], ["en"],
                      data_dir=data_dir, index_dir=index_dir)
-    assert (turn.kind, turn.message) == ("none", "所选文章和语言中没有任何段落，请放宽筛选条件。")
+    assert (turn.kind, turn.message) == ("none", ui.texts("zh-Hans")["filtered_out"])
     turn = ui.answer("明天北京天气怎么样?", 3, None, ["en"], data_dir=data_dir, index_dir=index_dir)
     assert (turn.kind, turn.message) == ("none", ui.texts("zh-Hans")["none"])
     # a filter naming an article removed since the page was loaded: the others still count
@@ -335,6 +335,34 @@ def test_answer_with_filters(engine: Any, data_dir: Path, index_dir: Path) -> No
     assert turn.hits and {h.doc_id for h in turn.hits} == {doc}
     turn = ui.answer(ZH_Q, 3, ["009_gone"], None, data_dir=data_dir, index_dir=index_dir)
     assert (turn.kind, turn.message) == ("none", ui.texts("zh-Hans")["filtered_out"])
+    # the speaker filter: that person's words, or passages quoting them; "" is anyone
+    turn = ui.answer("开源有什么好处?", 5, None, None, "王小川", data_dir=data_dir,
+                     index_dir=index_dir)
+    expected = retrieve("开源有什么好处?", 5, speaker="Wang Xiaochuan", data_dir=data_dir,
+                        index_dir=index_dir)
+    assert turn.hits and [(h.doc_id, h.start) for h in turn.hits] == [
+        (h.doc_id, h.start) for h in expected
+    ]
+    assert ui.answer("开源有什么好处?", 5, None, None, "", data_dir=data_dir,
+                     index_dir=index_dir).hits == ui.answer(
+        "开源有什么好处?", 5, data_dir=data_dir, index_dir=index_dir).hits
+    # filters that leave out everyone the question names say so, in the page's script
+    turn = ui.answer("方漢怎麼看開源?", 5, None, ["en"], data_dir=data_dir, index_dir=index_dir)
+    assert (turn.kind, turn.message) == (
+        "none", ui.texts("zh-Hant")["filtered_names"].format(names="方漢"))
+    turn = ui.answer("why", 5, None, ["en"], "Fang Han", data_dir=data_dir, index_dir=index_dir)
+    assert (turn.kind, turn.message) == ("none", ui.texts("en")["filtered_out"])
+    # ... but a name the articles never mention is no filter's doing
+    turn = ui.answer("What does Elon Musk think of open source?", 5, None, ["en"],
+                     data_dir=data_dir, index_dir=index_dir)
+    assert (turn.kind, turn.message) == ("none", ui.texts("en")["none"])
+
+
+def test_the_speaker_filter_lists_who_speaks(engine: Any) -> None:
+    choices = ui.speaker_choices(engine)
+    assert choices[0] == (ui.LABELS["anyone"], "")
+    assert ("Robin Li · 李彦宏", "Robin Li") in choices
+    assert {v for _, v in choices[1:]} == set(engine.speaker_list())
 
 
 @pytest.mark.parametrize(
@@ -772,6 +800,14 @@ def test_ask_endpoint(server: str, data_dir: Path, index_dir: Path) -> None:
     assert any("每天调用量超过6亿" in r["text"] for r in client.predict(EN_Q, api_name="/ask"))
     assert len(client.predict(ZH_Q, 2, api_name="/ask")) == 2
     assert client.predict(OFF_TOPIC, api_name="/ask") == []
+    # the speaker filter, in any spelling the glossary knows
+    only = client.predict("开源有什么好处?", 5, "王小川", api_name="/ask")
+    assert only and [(r["doc_id"], r["start"]) for r in only] == [
+        (h.doc_id, h.start) for h in retrieve("开源有什么好处?", 5, speaker="Wang Xiaochuan",
+                                              data_dir=data_dir, index_dir=index_dir)
+    ]
+    with pytest.raises(AppError, match="no passage is attributed"):
+        client.predict(EN_Q, 5, "Elon Musk", api_name="/ask")
     for bad, needle in (("   ", "empty"), ("x" * 100_000, "limit")):
         with pytest.raises(AppError, match=needle):
             client.predict(bad, api_name="/ask")
@@ -977,6 +1013,21 @@ def test_chat_in_a_browser(
             page.wait_for_timeout(1500)
             assert page.locator("#qb-chat .qb-turn").count() == 11
             box.fill("")
+
+            # the speaker filter: only Fang Han's words and the passages quoting him
+            page.get_by_text("Filters / 筛选").click()
+            page.locator("#qb-speaker input").click()
+            page.get_by_role("option", name="Fang Han · 方汉").click()
+            page.keyboard.press("Escape")
+            turn = ask("开源有什么好处?", 12)
+            fang = retrieve("开源有什么好处?", speaker="Fang Han", data_dir=data_dir,
+                            index_dir=index_dir)
+            shown = turn.locator(".qb-card > .qb-text").all_inner_texts()
+            assert fang and [squash(t) for t in shown] == [squash(h.text) for h in fang]
+            page.screenshot(path=str(ARTIFACTS / "ui-speaker-filter.png"))
+            page.locator("#qb-speaker input").click()
+            page.get_by_role("option", name="Anyone / 任何人").click()
+            page.keyboard.press("Escape")
 
             # phone width: nothing wider than the screen, the passage text still legible
             page.set_viewport_size({"width": 390, "height": 844})
