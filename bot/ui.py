@@ -1314,7 +1314,9 @@ def build_demo(
                         up_file = gr.File(
                             label=LABELS["file"],
                             file_count="single",
-                            file_types=list(FORMATS),
+                            # (no file_types: Gradio drops another type without a word,
+                            # and the person is then told to choose a file; ingest names the
+                            # types it reads instead)
                             type="filepath",
                             height=120,
                             elem_id="qb-up-file",

@@ -1106,6 +1106,8 @@ def test_upload_in_a_browser(upload_server: tuple[str, Path, Path], tmp_path: Pa
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8)
     article = tmp_path / "daoyu-gbk.txt"
     article.write_bytes(UPLOAD_ZH.encode("gbk"))
+    docx = tmp_path / "notes.docx"
+    docx.write_bytes(b"PK\x03\x04 not really a document")
     catalog = (data / CATALOG_NAME).read_bytes()
     ARTIFACTS.mkdir(exist_ok=True)
 
@@ -1142,6 +1144,13 @@ def test_upload_in_a_browser(upload_server: tuple[str, Path, Path], tmp_path: Pa
             page.locator("#qb-up-add").click()
             status.locator(".qb-upload-error").wait_for()
             assert status.inner_text().strip() == "photo.txt looks like a binary file, not text"
+            assert (data / CATALOG_NAME).read_bytes() == catalog
+            # a type it cannot read: named, with the ones it can (the picker used to drop it
+            # without a word, and the form then asked for a file)
+            choose(docx)
+            page.locator("#qb-up-add").click()
+            status.locator(".qb-upload-error").wait_for()
+            assert "unsupported file type '.docx'; supported: .txt" in status.inner_text()
             assert (data / CATALOG_NAME).read_bytes() == catalog
 
             # a Chinese article in GBK, with an outlet, a date and a title from the form
