@@ -30,8 +30,11 @@ lint: setup
 build: setup
 	$(PY) -m bot build
 
+# the given dev set sits beside the repository in the team's workspace; a clone elsewhere
+# measures our own set instead (make eval EVAL=path/to/dev.jsonl for another)
+EVAL ?= $(firstword $(wildcard ../shared/eval/dev.jsonl) tests/data/questions.jsonl)
 eval: setup
-	$(PY) -m bot eval ../shared/eval/dev.jsonl
+	$(PY) -m bot eval $(EVAL)
 
 bench: setup
 	$(PY) -m bot bench

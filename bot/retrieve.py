@@ -168,6 +168,9 @@ class Engine:
                 )
             log.info("no index at %s: building it", self.index_dir)
             build_index(self.data_dir, self.index_dir, model, settings, show_progress=True)
+        # a model that cannot be loaded says so (a mistyped name), rather than that the index
+        # was built with another one and should be rebuilt with it, which could not work
+        self.encoder = load_encoder(model)
         # taken before anything is read, so that a change made while loading shows next time
         self.stamp = files_stamp(self.data_dir, self.index_dir)
         self.checked_at = time.monotonic()
@@ -183,7 +186,6 @@ class Engine:
         # small corpora: every passage scored exactly, from a copy of the vectors; a large
         # one (IVF index, see bot.ann and Settings.flat_max): candidates from the index
         self.vectors = store.vectors_array(index) if self.manifest.index_type == "flat-ip" else None
-        self.encoder = load_encoder(model)
         if self.encoder.dim != self.manifest.dim:
             raise IndexMismatchError(
                 f"model {model_id} gives {self.encoder.dim}-d vectors, index has "

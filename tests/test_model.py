@@ -234,6 +234,15 @@ def test_unknown_model_name_is_a_model_error():
     assert "no-such-org/no-such-embedding-model" in msg and DEFAULT_MODEL in msg
 
 
+def test_retrieve_with_an_unknown_model_says_the_model_is_missing(data_dir, index_dir):
+    # not that the index was built with another model and should be rebuilt with this one
+    from bot import retrieve
+
+    with pytest.raises(ModelError, match="could not load embedding model 'bogus/model'"):
+        retrieve("Why not open source?", data_dir=data_dir, index_dir=index_dir,
+                 model="bogus/model")
+
+
 def test_missing_model_folder_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="does not exist"):
         M.load_encoder(str(tmp_path / "nothing-here"))
