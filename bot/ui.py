@@ -1046,9 +1046,9 @@ def _theme() -> Any:
 def _article_choices(data_dir: str | Path | None) -> list[tuple[str, str]]:
     out = []
     for d in load_catalog(data_dir):
-        name = _shorten(d.label, 40)
+        name = _shorten(d.label, 64)
         extra = ", ".join(x for x in (d.outlet if d.title else None, d.date) if x)
-        out.append((f"{name} — {_shorten(extra, 40)}" if extra else name, d.doc_id))
+        out.append((f"{name} — {_shorten(extra, 64)}" if extra else name, d.doc_id))
     return out
 
 
@@ -1062,13 +1062,22 @@ def _speaker_choices(where: dict[str, Any]) -> list[tuple[str, str]]:
         return [(LABELS["anyone"], "")]
 
 
+def _width(text: str) -> int:
+    """Display width: a Chinese character takes two columns, a Latin letter one."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def _shorten(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters with an ellipsis, at a space when one is near."""
-    if len(text) <= limit:
+    """``text`` cut to ``limit`` columns (``_width``) with an ellipsis, at a space when one is
+    near: an English title and a Chinese one of the same width are cut alike."""
+    if _width(text) <= limit:
         return text
-    cut = text[: limit - 1]
+    end = 0
+    while _width(text[: end + 1]) <= limit - 1:
+        end += 1
+    cut = text[:end]
     space = cut.rfind(" ")
-    if space >= limit // 2:
+    if space >= end // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:—-") + "…"
 
