@@ -206,4 +206,17 @@ def link_passages(rows: list[dict[str, Any]], vectors: np.ndarray) -> None:
     for i, row in enumerate(rows):
         row["also_in"] = sorted(also[i])
         row["parallel"] = best_parallel[i][1] if i in best_parallel else None
+    # a rendering of someone's words is theirs: an English passage of a translated speech
+    # ("This is based on the judgment at that time …") names nobody, its Chinese original
+    # does (李彦宏坦言, …)
+    for row in rows:
+        other = row["parallel"]
+        if row.get("speaker") or other is None or not rows[other].get("speaker"):
+            continue
+        who = rows[other]["speaker"]
+        if any(q.get("speaker") not in (None, who) for q in row.get("quotes", [])):
+            continue  # it gives words of its own to someone else
+        row["speaker"] = who
+        for quote in row.get("quotes", []):
+            quote["speaker"] = row["speaker"]
     log.info("links: %d same-remark pairs, %d parallel pairs", len(same), len(parallel))

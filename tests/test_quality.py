@@ -423,7 +423,8 @@ def test_speaker_attribution_on_a_hand_labelled_sample(engine):
         if said != truth:
             wrong.append((label["starts"], said, truth))
     assert len(labels) == len(engine.rows) == 121
-    # measured: 116/121 right, 88 of 88 named speakers right, 88 of 93 labelled ones found
+    # measured: 119/121 right, 91 of 91 named speakers right, 91 of 93 labelled ones found
+    # (three English renderings of Robin Li's words take the speaker of their Chinese original)
     assert right / len(labels) >= 0.93, wrong
     assert named_right / named >= 0.98, wrong
     assert named_right / labelled >= 0.9, wrong
