@@ -28,14 +28,17 @@ def citation(
 
 
 def match_label(
-    score: float, strong: float = SETTINGS.match_strong, good: float = SETTINGS.match_good
+    score: float,
+    strong: float = SETTINGS.match_strong,
+    good: float = SETTINGS.match_good,
+    fair: float = SETTINGS.match_fair,
 ) -> str:
     """A word for how strongly a passage matches, from its ``Hit.score`` (0..1)."""
     if score >= strong:
         return "strong"
     if score >= good:
         return "good"
-    return "fair"
+    return "fair" if score >= fair else "weak"
 
 
 def hits_to_text(hits: Sequence[Hit]) -> str:

@@ -41,6 +41,23 @@ def _version_key(version: str) -> str:
     return re.sub(r"(?:\.0)+$", "", version)
 
 
+# the commonest Chinese family names (folded): jieba often cuts a name it does not know
+# into the family name and the given name (林 + 志远, 陈 + 平安, 王 + 大锤)
+ZH_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
+    "龚邵万钱严覃武戴莫孔向汤欧温"
+)
+# the tags of words that cannot be a given name (verbs, particles, prepositions, pronouns…)
+NOT_GIVEN_NAME = ("v", "u", "p", "c", "d", "r", "m", "q", "x", "e", "y", "f", "t")
+
+
+def _is_person_name(word: str) -> bool:
+    """Whether a Chinese word reads as a person's name: two or three characters, led by a
+    common family name."""
+    return 2 <= len(word) <= 3 and word[0] in ZH_SURNAMES and _CJK_RUN.fullmatch(word) is not None
+
+
 def _name_spans(text: str, folded: str) -> list[tuple[int, int, str]]:
     """(start, end, name) of what ``unknown_names`` takes for names: a Latin word of 3
     characters or more with a capital (not an English question's first word) or a digit,
@@ -61,8 +78,18 @@ def _name_spans(text: str, folded: str) -> list[tuple[int, int, str]]:
     if chinese:
         pos = 0
         prev = None
-        for p in _posseg().cut(folded):
+        tagged = list(_posseg().cut(folded))
+        for i, p in enumerate(tagged):
+            nxt = tagged[i + 1] if i + 1 < len(tagged) else None
             if (
+                p.flag == "nr" and p.word in ZH_SURNAMES and nxt is not None
+                and 1 <= len(nxt.word) <= 2 and _CJK_RUN.fullmatch(nxt.word)
+                and not nxt.flag.startswith(NOT_GIVEN_NAME)
+                and (prev is None or prev.flag != "m")
+            ):
+                # jieba cut the name after its family name (陈 + 平安, 周 + 明远)
+                spans.append((pos, pos + len(p.word) + len(nxt.word), p.word + nxt.word))
+            elif (
                 p.flag in _NAME_TAGS and len(p.word) > 1 and _CJK_RUN.fullmatch(p.word)
                 # after a numeral the first character counts: 多少张卡 is not a Zhang Ka
                 and (prev is None or prev.flag != "m")
@@ -648,14 +675,19 @@ class Bridge:
 
 # a database statement or an injection string, or markup that runs script: input to a
 # program, not a question (the embedding puts such text near everything and nothing, and
-# "drop", "table", "users" are all words the articles' dictionary knows)
+# "drop", "table", "users" are all words the articles' dictionary knows). Only the shapes of
+# code: "Select quotes from Robin Li", "…; update me on why", "drop the jargon" are requests
+_SQL_STATEMENT = (
+    r"select\s+(?:\*|[\w.]+(?:\s*,\s*[\w.]+)+)\s+from\s+\w+"
+    r"|select\s+[\w.*]+\s+from\s+\w+\s+where\s"
+    r"|(?:drop|create|alter|truncate)\s+(?:table|database)\s+\w+"
+    r"|insert\s+into\s+\w+|update\s+\w+\s+set\s+\w+\s*=|delete\s+from\s+\w+(?:\s+where\s|\s*;|\s*$)"
+)
 _CODE = re.compile(
-    r"^\W*(?:select\s+(?:\*|[\w.]+(?:\s*,\s*[\w.]+)*)\s+from\s+\S"
-    r"|(?:drop|create|alter|truncate)\s+(?:table|database|index|view)\b"
-    r"|insert\s+into\b|update\s+\w+\s+set\b|delete\s+from\b)"
-    r"|;\s*--|;\s*(?:drop|delete|insert|update)\s|'\s*or\s*'?\d+'?\s*=\s*'?\d+"
-    r"|\bunion\s+(?:all\s+)?select\b"
-    r"|<\s*/?\s*(?:script|iframe|img|svg|object|embed)\b|\bjavascript:|<[^>]*\bon\w+\s*=",
+    rf"^\W*(?:{_SQL_STATEMENT})|'\s*;\s*(?:{_SQL_STATEMENT})"
+    r"|;\s*--\s*$|'\s*or\s*'?\d+'?\s*=\s*'?\d+|\bunion\s+(?:all\s+)?select\b"
+    r"|<\s*/?\s*(?:script|iframe|img|svg|object|embed)\b|\bjavascript:\s*\w+\s*\("
+    r"|<[^>]*\bon\w+\s*=",
     re.I,
 )
 
@@ -728,6 +760,11 @@ class LexicalIndex:
         """The ``tokens`` of the folded question that the corpus speaks of, under any spelling."""
         vocab = self._bm25.vocab_dict
         covered = {t for t in tokens if t in vocab or t in self.known}
+        # a person's name jieba cuts in the passages (周 + 明远) is there all the same
+        covered.update(
+            t for t in tokens
+            if t not in covered and _is_person_name(t) and any(t in x for x in self.folded_texts)
+        )
         if self.expander is not None:
             # a term is covered when any spelling of its glossary entry occurs in the corpus
             for aliases in self.expander.expand_entries(folded):
@@ -818,7 +855,11 @@ class LexicalIndex:
         names = list(dict.fromkeys(name for _, _, name in _name_spans(text, folded)))
         if not names:
             return []
-        tokens = {n: tokenize(n, folded=True) or [n] for n in names}
+        # (a Chinese person's name counts whole: 陈平安 is not known for the 平安 of some
+        # passage; a place or a group, 落后地区, 百家公司, by its words)
+        tokens = {
+            n: [n] if _is_person_name(n) else tokenize(n, folded=True) or [n] for n in names
+        }
         for n in names:
             if _VERSIONED_NAME.fullmatch(n):  # ... or as the article writes it: EB4, eb3.5
                 tokens[n] += tokenize(n.replace("-", ""), folded=True)

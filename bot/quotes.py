@@ -19,6 +19,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .clean import CJK
+from .lexical import NOT_GIVEN_NAME as _NOT_GIVEN_NAME
+from .lexical import ZH_SURNAMES as _ZH_SURNAMES
 from .lexical import fold
 
 # opening mark -> closing mark; straight double quotes pair with themselves
@@ -391,13 +393,6 @@ def _titled(before: str) -> bool:
     return bool(words) and words[-1].lower().strip(",") in _EN_TITLES
 
 
-# the commonest Chinese family names (folded): jieba often cuts a name it does not know
-# into the family name and the given name (林 + 志远, 陈 + 浩然, 梁家 + 豪)
-_ZH_SURNAMES = frozenset(
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
-    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
-    "龚邵万钱严覃武戴莫孔向汤欧温"
-)
 # family names as English text spells them, first in a Chinese name ("Liu Jianguo")
 _PINYIN_SURNAMES = frozenset(
     "wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng "
@@ -406,8 +401,6 @@ _PINYIN_SURNAMES = frozenset(
     "meng xiong qin qiu yin xue lei hou long tao mao hao gong shao wan qian yan dai mo kong "
     "xiang ou".split()
 )
-# the tags of words that cannot be a given name (verbs, particles, prepositions, pronouns…)
-_NOT_GIVEN_NAME = ("v", "u", "p", "c", "d", "r", "m", "q", "x", "e", "y", "f", "t")
 
 
 def _zh_names(folded: str) -> Iterator[tuple[str, int, int]]:

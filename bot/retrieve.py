@@ -352,7 +352,8 @@ class Engine:
         as_seen = embed_form(query, s)
         texts = [as_seen] if rest is None else [as_seen, rest]
         # the people it names (by name or by role): their words get the speaker prior below
-        named = people_named(folded, self.people) + self.expander.people_by_role(folded)
+        named = (people_named(folded, self.people) + self.expander.people_by_role(folded)
+                 + self._others_named(folded))
         q_tokens = rest_tokens = None
         if self.tokens is not None and s.w_late:
             vecs, toks = self.encoder.encode_queries_with_tokens(texts)
@@ -451,8 +452,12 @@ class Engine:
         unknown = len(self.lexical.unknown_names(query, s.name_max_zipf))
         if len(allowed) < len(self.rows):
             # "what did Fang Han say ..." over articles where he never appears: the name is
-            # unknown to the passages searched, as a name the corpus never mentions is
-            unknown += len(self._names_outside(folded, allowed))
+            # unknown to the passages searched, as a name the corpus never mentions is;
+            # unless the question names someone they do mention too ("how do Robin Li and
+            # Wang Xiaochuan differ?" over Robin Li's words: his side is an answer)
+            outside = self._names_outside(folded, allowed)
+            if outside and len(outside) == len(self._names_asked(folded)):
+                unknown += len(outside)
         evidence = {
             "dense_top": top,
             "background_top": bg,
@@ -483,9 +488,30 @@ class Engine:
         """The people and organisations the question names that no allowed passage mentions
         (by any alias, or as the passage's speaker): the glossary's, and the people the
         articles quote outside it ("Maria Delgado", found when an article was added)."""
+        return [n for n in self._names_asked(folded) if not self._mentions(n)[allowed].any()]
+
+    def _names_asked(self, folded: str) -> list[str]:
+        """The people and organisations a folded question names (glossary names and roles,
+        and the articles' other speakers), once each."""
         named = self.expander.names_in(folded) + self.expander.people_by_role(folded)
-        named += [n for n in self.other_speakers if re.search(_name_regex(n), folded)]
-        return [n for n in dict.fromkeys(named) if not self._mentions(n)[allowed].any()]
+        return list(dict.fromkeys(named + self._others_named(folded)))
+
+    def _others_named(self, folded: str) -> list[str]:
+        """The speakers outside the glossary (people an added article quotes) that a folded
+        question names: in full, or by a family name no other speaker has ("Okonkwo-Reyes")."""
+        found = [n for n in self.other_speakers if re.search(_name_regex(n), folded)]
+        by_family: dict[str, list[str]] = {}
+        for n in self.other_speakers:
+            # (a Chinese family name is one character: 周 is in 每周 too)
+            for family in family_names(n) if n.isascii() else ():
+                by_family.setdefault(family, []).append(n)
+        taken = {f for p in self.people for f in family_names(p.canonical, p.aliases, p.family)}
+        for family, owners in by_family.items():
+            if len(owners) == 1 and family not in taken and owners[0] not in found and (
+                re.search(_name_regex(family), folded)
+            ):
+                found.append(owners[0])
+        return found
 
     def _mentions(self, name: str) -> np.ndarray:
         """Which passages mention ``name`` (a glossary person or organisation, or a speaker
@@ -694,6 +720,9 @@ class Engine:
         a glossary person's nor any passage's speaker."""
         # spaced and cleaned as questions are (a zero-width space pasted with it is nothing)
         want = fold(" ".join("".join(" " if is_invisible(c) else c for c in name).split()))
+        # the web page lists people as "Robin Li · 李彦宏": either half names them
+        if " · " in want:
+            want = want.split(" · ")[0]
         known = self.speaker_list()
         if not want:
             raise InvalidQueryError(
@@ -725,8 +754,8 @@ class Engine:
             )
         raise InvalidQueryError(
             f"no passage is attributed to the speaker {name!r}; the speakers are: "
-            f"{', '.join(known) or 'none'} (any spelling in the glossary, "
-            f"{self.data_dir / GLOSSARY_NAME})"
+            f"{', '.join(known) or 'none'} (any spelling in the glossary, {GLOSSARY_NAME} "
+            "in the data folder)"
         )
 
     # -- hits ------------------------------------------------------------------------------

@@ -71,8 +71,9 @@ _TEXT: dict[str, dict[str, str]] = {
         "filtered_out": (
             "No passage is in the chosen articles, languages and speaker; widen the filters."
         ),
+        "speaker_gone": "No passage is attributed to {name} any more; reload the page.",
         "filtered_names": (
-            "No passage the filters leave mentions {names}; other articles or languages do. "
+            "No passage the filters leave mentions {names}; other passages do. "
             "Widen the filters."
         ),
         "error": "Something went wrong while searching. Please try again.",
@@ -96,6 +97,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "strong": "strong match",
         "good": "good match",
         "fair": "fair match",
+        "weak": "weak match",
         "highlighted": "Highlighted: ¶{p}, characters {s}–{e} of {path}",
         "close": "Close article",
         "stale": "The article has changed since this answer; ask the question again.",
@@ -107,8 +109,9 @@ _TEXT: dict[str, dict[str, str]] = {
         "lead": "找到 {n} 段出处，来自 {m} 篇文章",
         "none": "这些文章中没有回答这个问题的段落。",
         "filtered_out": "所选文章、语言和说话人之下没有任何段落，请放宽筛选条件。",
+        "speaker_gone": "已没有段落归于 {name}，请刷新页面。",
         "filtered_names": (
-            "筛选后的段落都没有提到 {names}，其他文章或语言的段落有。请放宽筛选条件。"
+            "筛选后的段落都没有提到 {names}，其他段落有。请放宽筛选条件。"
         ),
         "error": "检索时出错，请重试。",
         "you": "你",
@@ -128,6 +131,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "strong": "高度相关",
         "good": "相关",
         "fair": "部分相关",
+        "weak": "弱相关",
         "highlighted": "高亮：第 {p} 段，{path} 的第 {s}–{e} 个字符",
         "close": "关闭原文",
         "stale": "原文在回答之后已有改动，请重新提问。",
@@ -139,8 +143,9 @@ _TEXT: dict[str, dict[str, str]] = {
         "lead": "找到 {n} 段出處，來自 {m} 篇文章",
         "none": "這些文章中沒有回答這個問題的段落。",
         "filtered_out": "所選文章、語言和說話人之下沒有任何段落，請放寬篩選條件。",
+        "speaker_gone": "已沒有段落歸於 {name}，請重新載入頁面。",
         "filtered_names": (
-            "篩選後的段落都沒有提到 {names}，其他文章或語言的段落有。請放寬篩選條件。"
+            "篩選後的段落都沒有提到 {names}，其他段落有。請放寬篩選條件。"
         ),
         "error": "檢索時出錯，請重試。",
         "you": "你",
@@ -160,6 +165,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "strong": "高度相關",
         "good": "相關",
         "fair": "部分相關",
+        "weak": "弱相關",
         "highlighted": "標示：第 {p} 段，{path} 的第 {s}–{e} 個字元",
         "close": "關閉原文",
         "stale": "原文在回答之後已有改動，請重新提問。",
@@ -263,6 +269,13 @@ def answer(
                         length=n)
     try:
         engine = get_engine(data_dir, index_dir, model)
+        if speaker is not None and isinstance(speaker, str):
+            try:
+                engine.canonical_speaker(speaker)
+            except InvalidQueryError:
+                # a person the page listed whose article has been removed since
+                return Turn(echo, lang, message=texts(lang)["speaker_gone"].format(name=speaker),
+                            kind="none", length=len(text))
         if doc_ids:
             # an article removed since the page listed it: the filter keeps the ones still there
             doc_ids = [d for d in doc_ids if d in engine.docs]
@@ -389,7 +402,7 @@ def passage_html(hit: Hit, names: Sequence[tuple[str, str]] = ()) -> str:
 
 def _match_html(hit: Hit, t: dict[str, str]) -> str:
     score = min(1.0, max(0.0, float(hit.score)))
-    word = hit.match if hit.match in ("strong", "good", "fair") else "fair"
+    word = hit.match if hit.match in ("strong", "good", "fair", "weak") else "fair"
     return (
         f'<span class="qb-match qb-match-{word}" data-match="{word}" '
         f'title="score {score:.2f}"><span class="qb-bar" aria-hidden="true">'
@@ -828,6 +841,7 @@ li.qb-card::before { content: none !important; }
 .qb-match-strong .qb-bar > span { background: #2e9d5b; }
 .qb-match-good .qb-bar > span { background: #d39b1e; }
 .qb-match-fair .qb-bar > span { background: #9a9a9a; }
+.qb-match-weak .qb-bar > span { background: #c9c9c9; }
 blockquote.qb-text { margin: 0.5rem 0 !important; padding: 0 0 0 0.8rem !important;
   border-left: 3px solid var(--color-accent) !important; font-style: normal !important;
   font-size: 1.02rem; line-height: 1.75; white-space: pre-wrap; overflow-wrap: anywhere;
@@ -1246,12 +1260,16 @@ def build_demo(
         keep = gr.update()
         return upload_html(outcome), choices, people, keep, keep, keep, keep, keep, keep
 
-    def ask(question: str, k: int = SETTINGS.k, speaker: str = "") -> list[dict[str, Any]]:
+    def ask(question: str, k: int = SETTINGS.k) -> list[dict[str, Any]]:
         """The passages that answer ``question`` (best first; [] when none does), each a dict
         with the fields of bot.Hit: text, source_path, start, end, doc_id, title, outlet, date,
-        lang, paragraph, score, citation, heading, match, speaker, quotes, also_in, parallel.
-        ``speaker`` (any spelling the glossary knows; "" for anyone) keeps that person's
-        words and the passages quoting them."""
+        lang, paragraph, score, citation, heading, match, speaker, quotes, also_in, parallel."""
+        return ask_speaker(question, k, "")
+
+    def ask_speaker(question: str, k: int = SETTINGS.k, speaker: str = "") -> list[dict[str, Any]]:
+        """``ask``, keeping one speaker's words and the passages quoting them (any spelling
+        the glossary knows; "" for anyone). An endpoint of its own: a raw HTTP call must send
+        every argument, and /ask's callers send two."""
         try:
             hits = retrieve(question, k, speaker=speaker or None, **where)
         except (QuoteBotError, TypeError) as exc:
@@ -1387,6 +1405,7 @@ def build_demo(
                 concurrency_id="qb-upload",
             )
         gr.api(ask, api_name="ask")
+        gr.api(ask_speaker, api_name="ask_speaker")
 
         def on_load() -> tuple[Any, Any]:
             # the article list as it is now: a page opened (or reloaded) after an upload

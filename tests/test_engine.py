@@ -49,7 +49,7 @@ def test_hits_are_exact_cited_spans(data_dir: Path, index_dir: Path):
         assert source_text(hit)[hit.start : hit.end] == hit.text
         assert hit.citation and f"¶{hit.paragraph}" in hit.citation
         assert hit.lang in {"en", "zh-Hans", "zh-Hant"}
-        assert 0 < hit.score <= 1 and hit.match in {"strong", "good", "fair"}
+        assert 0 < hit.score <= 1 and hit.match in {"strong", "good", "fair", "weak"}
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
@@ -160,6 +160,31 @@ def test_speaker_filter_takes_any_spelling_and_refuses_unknown_names(
             ask(q, data_dir, index_dir, **empty)
 
 
+@pytest.mark.parametrize("who", ["陈平安怎么看闭源?", "王大锤怎么看开源?", "周鸿祎怎么看创业?"])
+def test_a_chinese_name_jieba_cuts_in_two_is_still_a_name(who: str, data_dir: Path,
+                                                          index_dir: Path):
+    # (陈 + 平安, 王 + 大锤: the given name is a common word, and was covered by the articles)
+    assert ask(who, data_dir, index_dir) == []
+
+
+def test_a_speaker_filter_answers_its_side_of_a_comparison(engine) -> None:
+    # Robin Li's words answer half of it; a question about someone else alone does not
+    assert engine.search("How do Robin Li and Wang Xiaochuan differ on open source?", 5,
+                         speaker="Robin Li")
+    assert engine.search("方汉怎么看开源?", 5, speaker="Wang Xiaochuan") == []
+    # the page lists people as "Robin Li · 李彦宏"; that label names him too
+    assert engine.canonical_speaker("Robin Li · 李彦宏") == "Robin Li"
+    # an added article's speaker, named in full or by a family name only they have
+    saved = engine.other_speakers
+    try:
+        engine.other_speakers = ["Marisol Okonkwo-Reyes"]
+        for q in ("what does marisol okonkwo-reyes think?", "what does okonkwo-reyes think?"):
+            assert engine._others_named(q) == ["Marisol Okonkwo-Reyes"]
+        assert engine._others_named("what does marisol think?") == []
+    finally:
+        engine.other_speakers = saved
+
+
 @pytest.mark.parametrize("bare", ["ok", "好的", "嗯", "line one", "test", "哈哈"])
 def test_a_bare_input_naming_nothing_gets_no_answer(bare: str, data_dir: Path, index_dir: Path):
     assert ask(bare, data_dir, index_dir) == []
@@ -167,7 +192,8 @@ def test_a_bare_input_naming_nothing_gets_no_answer(bare: str, data_dir: Path, i
 
 @pytest.mark.parametrize("code", [
     "'; DROP TABLE passages; --", "SELECT * FROM users WHERE 1=1", "select * from 文章",
-    "x' or '1'='1", "<img src=x onerror=alert(1)>",
+    "x' or '1'='1", "<img src=x onerror=alert(1)>", "UPDATE passages SET text='x'",
+    "select id from users where id=1", "javascript:alert(1)",
 ])
 def test_code_is_no_question(code: str, data_dir: Path, index_dir: Path):
     # the articles' dictionary knows "drop", "table" and "users": without this the coverage
@@ -179,9 +205,16 @@ def test_questions_using_words_of_code_are_still_questions(data_dir: Path, index
     from bot.lexical import is_code
 
     assert ask("Why did Baidu drop the open-source plan?", data_dir, index_dir)
+    # (requests a tester wrote, which the first version of the check refused)
     for words in ("Select the best model from the table", "What does Li say about Oneself = ?",
-                  "为什么 select 不开源?"):
+                  "为什么 select 不开源?", "Select quotes from Robin Li about open source",
+                  "select all from Fang Han on open source",
+                  "Robin Li is against open source; update me on why",
+                  "Is open source cheaper; drop the jargon please",
+                  "I read it; -- why is Baidu closed source?",
+                  "Did Robin Li say natural language will replace javascript: is code dead?"):
         assert not is_code(words), words
+    assert ask("Select quotes from Robin Li about open source", data_dir, index_dir)
 
 
 @pytest.mark.parametrize("short", ["开源?", "GPU?", "inference costs", "百度"])
@@ -333,15 +366,20 @@ def test_missing_index_is_built_and_rebuild_is_atomic(data_dir: Path, tmp_path: 
 
 
 def test_speaker_filter_keeps_quotations_and_refuses_a_shared_surname(engine) -> None:
-    # a reporter's paragraph quoting Robin Li is kept when asking for his words
+    # a reporter's paragraph quoting Robin Li is kept when asking for his words (one is
+    # made so: the articles' own such paragraph now takes his name from its Chinese original)
     quoting = next(
         i for i, r in enumerate(engine.rows)
-        if not r.get("speaker") and any(q.get("speaker") == "Robin Li" for q in r["quotes"])
+        if any(q.get("speaker") == "Robin Li" for q in r["quotes"])
     )
-    assert engine.filter_mask(speaker="Robin Li")[quoting]
-    assert not engine.filter_mask(speaker="Fang Han")[quoting]
     saved = engine.speakers
     try:
+        names = saved.tolist()
+        names[quoting] = ""
+        engine.speakers = np.array(names)
+        engine._speaker_masks.clear()
+        assert engine.filter_mask(speaker="Robin Li")[quoting]
+        assert not engine.filter_mask(speaker="Fang Han")[quoting]
         names = saved.tolist()
         names[0], names[1] = "Maria Okafor", "Grace Okafor"
         engine.speakers = np.array(names)

@@ -358,6 +358,24 @@ def test_answer_with_filters(engine: Any, data_dir: Path, index_dir: Path) -> No
     assert (turn.kind, turn.message) == ("none", ui.texts("en")["none"])
 
 
+def test_a_speaker_no_longer_in_the_articles_is_told_plainly(
+    engine: Any, data_dir: Path, index_dir: Path
+) -> None:
+    # (a page listing a person whose article was removed since: no server path, no English)
+    turn = ui.answer("开源有什么好处?", 5, None, None, "周明远", data_dir=data_dir,
+                     index_dir=index_dir)
+    assert (turn.kind, turn.message) == (
+        "none", ui.texts("zh-Hans")["speaker_gone"].format(name="周明远"))
+    assert str(data_dir) not in turn.message
+
+
+def test_match_labels_have_a_weak_band() -> None:
+    from bot.format import match_label
+
+    assert [match_label(x) for x in (1.0, 0.93, 0.7, 0.2)] == ["strong", "good", "fair", "weak"]
+    assert "weak" in ui._match_html(make_hit(score=0.1, match="weak"), ui.texts("en"))
+
+
 def test_the_speaker_filter_lists_who_speaks(engine: Any) -> None:
     choices = ui.speaker_choices(engine)
     assert choices[0] == (ui.LABELS["anyone"], "")
@@ -801,13 +819,13 @@ def test_ask_endpoint(server: str, data_dir: Path, index_dir: Path) -> None:
     assert len(client.predict(ZH_Q, 2, api_name="/ask")) == 2
     assert client.predict(OFF_TOPIC, api_name="/ask") == []
     # the speaker filter, in any spelling the glossary knows
-    only = client.predict("开源有什么好处?", 5, "王小川", api_name="/ask")
+    only = client.predict("开源有什么好处?", 5, "王小川", api_name="/ask_speaker")
     assert only and [(r["doc_id"], r["start"]) for r in only] == [
         (h.doc_id, h.start) for h in retrieve("开源有什么好处?", 5, speaker="Wang Xiaochuan",
                                               data_dir=data_dir, index_dir=index_dir)
     ]
     with pytest.raises(AppError, match="no passage is attributed"):
-        client.predict(EN_Q, 5, "Elon Musk", api_name="/ask")
+        client.predict(EN_Q, 5, "Elon Musk", api_name="/ask_speaker")
     for bad, needle in (("   ", "empty"), ("x" * 100_000, "limit")):
         with pytest.raises(AppError, match=needle):
             client.predict(bad, api_name="/ask")
