@@ -781,6 +781,27 @@ def test_a_short_headline_is_not_the_same_remark_as_a_long_passage():
     assert {frozenset(p[:2]) for p in same} == {frozenset({1, 2})}
 
 
+def test_one_remark_in_two_languages_by_articles_that_are_no_translations():
+    """An English report and a Chinese one of the same remark are linked when each is the
+    other's best match and the score clears CROSS_REMARK_MIN_SCORE; a weaker pair is not."""
+    from bot.align import CROSS_REMARK_MIN_SCORE, find_links
+
+    rows = [
+        {"doc_id": "en", "lang": "en", "text": "Closed source is cheaper to run, he said."},
+        {"doc_id": "en", "lang": "en", "text": "The weather in Beijing was fine."},
+        {"doc_id": "zh", "lang": "zh-Hant", "text": "他認為閉源模型的推理成本更低。"},
+        {"doc_id": "zh", "lang": "zh-Hant", "text": "北京的交通很擁擠。"},
+    ]
+    vectors = np.zeros((4, 3), dtype=np.float32)
+    vectors[0] = vectors[2] = [1.0, 0.0, 0.0]  # the same remark: cosine 1
+    weak = CROSS_REMARK_MIN_SCORE - 0.1  # (the glosses add at most PARALLEL_GLOSS_WEIGHT)
+    vectors[1] = [0.0, 1.0, 0.0]
+    vectors[3] = [0.0, weak, (1 - weak**2) ** 0.5]
+    same, parallel = find_links(rows, vectors)
+    assert {frozenset(p[:2]) for p in same} == {frozenset({0, 2})}
+    assert parallel == []
+
+
 def test_an_article_quoting_its_own_interview_is_one_remark():
     """A summary quoting half an answer the article prints in full is the same remark; a
     slogan of ten characters two paragraphs share is not."""
