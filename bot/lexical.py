@@ -50,6 +50,11 @@ ZH_SURNAMES = frozenset(
 )
 # the tags of words that cannot be a given name (verbs, particles, prepositions, pronouns…)
 NOT_GIVEN_NAME = ("v", "u", "p", "c", "d", "r", "m", "q", "x", "e", "y", "f", "t")
+# ... nor can a title after a family name (李总, 王董, 李先生: someone by the family name)
+_ZH_FAMILY_TITLES = frozenset(
+    "总 董 总裁 先生 女士 小姐 老板 厂长 老师 博士 教授 院士 经理 主任 总监 老总 局长 部长 "
+    "校长".split()
+)
 
 
 def _is_person_name(word: str) -> bool:
@@ -58,7 +63,9 @@ def _is_person_name(word: str) -> bool:
     return 2 <= len(word) <= 3 and word[0] in ZH_SURNAMES and _CJK_RUN.fullmatch(word) is not None
 
 
-def _name_spans(text: str, folded: str) -> list[tuple[int, int, str]]:
+def _name_spans(
+    text: str, folded: str, families: frozenset[str] = frozenset()
+) -> list[tuple[int, int, str]]:
     """(start, end, name) of what ``unknown_names`` takes for names: a Latin word of 3
     characters or more with a capital (not an English question's first word) or a digit,
     lower-cased, and a Chinese word jieba tags as a person, place or organisation (in
@@ -84,13 +91,16 @@ def _name_spans(text: str, folded: str) -> list[tuple[int, int, str]]:
             if (
                 p.flag == "nr" and p.word in ZH_SURNAMES and nxt is not None
                 and 1 <= len(nxt.word) <= 2 and _CJK_RUN.fullmatch(nxt.word)
-                and not nxt.flag.startswith(NOT_GIVEN_NAME)
+                and not nxt.flag.startswith(NOT_GIVEN_NAME) and nxt.word not in _ZH_FAMILY_TITLES
                 and (prev is None or prev.flag != "m")
             ):
                 # jieba cut the name after its family name (陈 + 平安, 周 + 明远)
                 spans.append((pos, pos + len(p.word) + len(nxt.word), p.word + nxt.word))
             elif (
                 p.flag in _NAME_TAGS and len(p.word) > 1 and _CJK_RUN.fullmatch(p.word)
+                # a family name and a title (李总, 李先生) is the glossary's person of that
+                # family name, when there is one (张总 is someone else)
+                and not (p.word[1:] in _ZH_FAMILY_TITLES and p.word[0] in families)
                 # after a numeral the first character counts: 多少张卡 is not a Zhang Ka
                 and (prev is None or prev.flag != "m")
                 # nor is a word the dictionary knows only as a common one (扎堆, "to gather")
@@ -431,6 +441,13 @@ class Expander:
             for e in entries
             if e.kind in _NAME_KINDS and e.aliases
         ]
+        #: every alias of every entry, folded
+        self.aliases = frozenset(fold(a) for e in entries for a in e.aliases)
+        #: the family names (first characters) of the people's Chinese aliases: 李, 方, 王
+        self.person_families = frozenset(
+            fold(a)[0] for e in entries if e.kind == "person" for a in e.aliases
+            if _CJK_RUN.match(a)
+        )
         for entry in entries:
             folded = [fold(a) for a in entry.aliases]
             for alias in folded:
@@ -677,24 +694,36 @@ class Bridge:
 # program, not a question (the embedding puts such text near everything and nothing, and
 # "drop", "table", "users" are all words the articles' dictionary knows). Only the shapes of
 # code: "Select quotes from Robin Li", "…; update me on why", "drop the jargon" are requests
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
 _SQL_STATEMENT = (
-    r"select\s+(?:\*|[\w.]+(?:\s*,\s*[\w.]+)+)\s+from\s+\w+"
-    r"|select\s+[\w.*]+\s+from\s+\w+\s+where\s"
-    r"|(?:drop|create|alter|truncate)\s+(?:table|database)\s+\w+"
-    r"|insert\s+into\s+\w+|update\s+\w+\s+set\s+\w+\s*=|delete\s+from\s+\w+(?:\s+where\s|\s*;|\s*$)"
+    # a select list only code writes (*, a comma list, a call, an underscore, DISTINCT), or
+    # a WHERE with a comparison: "Select quotes from Baidu where Li discusses agents" is prose
+    r"select\s+(?:distinct\s+[\w.*]+|top\s+\d+\s+[\w.*]+|\*|\w+\s*\(|[\w.]*_[\w.]*\s|"
+    r"[\w.]+\s*,\s*[\w.]+)[^;]*?\bfrom\s+\w+"
+    r"|select\s+[\w.*]+\s+from\s+\w+\s+where\s+[\w.]+\s*(?:[<>!]?=|<>|[<>]|like\b|in\s*\()"
+    r"|(?:drop|truncate)\s+(?:table|database)\s+[\w.]+\s*(?:;|--|$)"
+    r"|create\s+(?:table|database)\s+[\w.]+\s*(?:\(|;|$)"
+    r"|alter\s+table\s+[\w.]+\s+(?:add|drop|modify|rename)\b"
+    r"|insert\s+into\s+[\w.]+\s*(?:\(|values\b|select\b)"
+    r"|update\s+[\w.]+\s+set\s+[\w.]+\s*="
+    r"|delete\s+from\s+[\w.]+\s*(?:where\s|;|$)"
 )
 _CODE = re.compile(
-    rf"^\W*(?:{_SQL_STATEMENT})|'\s*;\s*(?:{_SQL_STATEMENT})"
-    r"|;\s*--\s*$|'\s*or\s*'?\d+'?\s*=\s*'?\d+|\bunion\s+(?:all\s+)?select\b"
-    r"|<\s*/?\s*(?:script|iframe|img|svg|object|embed)\b|\bjavascript:\s*\w+\s*\("
-    r"|<[^>]*\bon\w+\s*=",
+    rf"(?:^|[';)?!.。？！])\W*(?:{_SQL_STATEMENT})"
+    r"|;\s*(?:drop|truncate)\s+table\s+[\w.]+|;\s*--\s*$|'\s*--\s*$|'\s*\)\s*;"
+    r"|\b\d+\s+or\s+\d+\s*=\s*\d+|'\s*or\s*'?(\w+)'?\s*=\s*'?\1\b"
+    r"|\bunion\s+(?:all\s+)?select\s+(?:\*|null\b|[\w.]+\s*,)"
+    r"|<\s*/?\s*(?:script|iframe|img|svg|object|embed)\b|\bjavascript:\s*\w+\s*[(`]"
+    r"|<[a-z][\w-]*(?:\s[^>]*)?\son\w+\s*=",
     re.I,
 )
 
 
 def is_code(text: str) -> bool:
     """Whether a question is code: a SQL statement or injection, or active markup."""
-    return _CODE.search(text) is not None
+    # (full-width letters and a zero-width space inside a keyword hide nothing)
+    plain = "".join(c for c in unicodedata.normalize("NFKC", text) if c not in _INVISIBLE)
+    return _CODE.search(plain) is not None
 
 
 class LexicalIndex:
@@ -852,7 +881,8 @@ class LexicalIndex:
         # "GPT4", "GPT 4" and "GPT-4" name one model: written one way, the hyphenated one
         text = _VERSIONED.sub(r"\1-\2", text)
         folded = fold(text)
-        names = list(dict.fromkeys(name for _, _, name in _name_spans(text, folded)))
+        families = self.expander.person_families if self.expander else frozenset()
+        names = list(dict.fromkeys(name for _, _, name in _name_spans(text, folded, families)))
         if not names:
             return []
         # (a Chinese person's name counts whole: 陈平安 is not known for the 平安 of some
@@ -865,9 +895,12 @@ class LexicalIndex:
                 tokens[n] += tokenize(n.replace("-", ""), folded=True)
         covered = self._covered(folded, [t for ts in tokens.values() for t in ts])
         spelled = self._pinyin(text)
+        # (a Chinese alias's given name alone, 小川 or 彦宏, is that person)
+        given = [a for a in self.expander.aliases if _CJK_RUN.fullmatch(a)] if self.expander else []
         unknown = [
             n for n in names if n not in spelled and not any(t in covered for t in tokens[n])
             and not self._misspelled_name(n) and not self._unversioned(n)
+            and not (_CJK_RUN.fullmatch(n) and len(n) > 1 and any(n in a for a in given))
         ]
         if any(not _CJK_RUN.search(n) for n in unknown):
             from wordfreq import zipf_frequency
@@ -911,7 +944,8 @@ class LexicalIndex:
             from pypinyin import lazy_pinyin
 
             sound = "".join(lazy_pinyin(name))
-            return self._pinyin_vocabulary.get(sound) if len(name) > 1 else None
+            # a name typed by its sound is a name: 张伟 is no slip for 长尾, nor 李勇 for 利用
+            return self._pinyin_names.get(sound) if len(name) > 1 else None
         if self.expander is None or len(name) < _TYPO_MIN_CHARS or not name.isalpha():
             return None
         return next((w for w in sorted(self.expander.name_words) if _one_edit(name, w)), None)
@@ -980,7 +1014,10 @@ class LexicalIndex:
         spelled = self._pinyin_vocabulary
         found = {w for w in words if w in spelled}
         for a, b in zip(words, words[1:], strict=False):
-            if a + b in spelled:
+            # two words spelling one: a name, or a word no dictionary has ("Fang Han" for 方汉,
+            # "Xiao Ke" for 小柯; "Zhang Wei" is no 长尾, a dictionary's "long tail")
+            word = spelled.get(a + b)
+            if word is not None and (a + b in self._pinyin_names or not is_common_word(word)):
                 found.update((a, b))
         return found
 
@@ -1000,6 +1037,17 @@ class LexicalIndex:
             for t in sorted(self._bm25.vocab_dict)
             if len(t) > 1 and _CJK_RUN.fullmatch(t)
         }
+
+    @cached_property
+    def _pinyin_names(self) -> dict[str, str]:
+        """``_pinyin_vocabulary`` for names only: the glossary's Chinese aliases and the
+        corpus words that read as a person's name (李彦宏, 方汉)."""
+        from pypinyin import lazy_pinyin
+
+        names = {t for t in self._pinyin_vocabulary.values() if _is_person_name(t)}
+        if self.expander is not None:
+            names |= {a for a in self.expander.aliases if len(a) > 1 and _CJK_RUN.fullmatch(a)}
+        return {"".join(lazy_pinyin(t)): t for t in sorted(names)}
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when no token matches)."""

@@ -1271,7 +1271,9 @@ def build_demo(
         the glossary knows; "" for anyone). An endpoint of its own: a raw HTTP call must send
         every argument, and /ask's callers send two."""
         try:
-            hits = retrieve(question, k, speaker=speaker or None, **where)
+            # ("" or blanks: anyone, as the page's "Anyone" is)
+            who = speaker if isinstance(speaker, str) and speaker.strip() else None
+            hits = retrieve(question, k, speaker=who, **where)
         except (QuoteBotError, TypeError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception:

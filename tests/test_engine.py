@@ -160,11 +160,23 @@ def test_speaker_filter_takes_any_spelling_and_refuses_unknown_names(
             ask(q, data_dir, index_dir, **empty)
 
 
-@pytest.mark.parametrize("who", ["陈平安怎么看闭源?", "王大锤怎么看开源?", "周鸿祎怎么看创业?"])
+@pytest.mark.parametrize("who", [
+    "陈平安怎么看闭源?", "王大锤怎么看开源?", "周鸿祎怎么看创业?",
+    # a name that sounds like a word of the articles is no slip for it (张伟 / 长尾, 李勇 / 利用)
+    "张伟怎么看开源大模型?", "李勇為什麼支持閉源?", "What does Zhang Wei think about open source?",
+    # a family name and a title: the glossary's person of that family name, or nobody known
+    "张总怎么看开源?",
+])
 def test_a_chinese_name_jieba_cuts_in_two_is_still_a_name(who: str, data_dir: Path,
                                                           index_dir: Path):
     # (陈 + 平安, 王 + 大锤: the given name is a common word, and was covered by the articles)
     assert ask(who, data_dir, index_dir) == []
+
+
+@pytest.mark.parametrize("who", ["李总怎么看开源?", "李先生怎么看开源?", "小川怎么看开源?",
+                                 "李燕宏为什么不开源?"])
+def test_people_of_the_articles_by_title_or_given_name_are_known(who: str, engine) -> None:
+    assert engine.lexical.unknown_names(who, engine.settings.name_max_zipf) == []
 
 
 def test_a_speaker_filter_answers_its_side_of_a_comparison(engine) -> None:
@@ -194,6 +206,11 @@ def test_a_bare_input_naming_nothing_gets_no_answer(bare: str, data_dir: Path, i
     "'; DROP TABLE passages; --", "SELECT * FROM users WHERE 1=1", "select * from 文章",
     "x' or '1'='1", "<img src=x onerror=alert(1)>", "UPDATE passages SET text='x'",
     "select id from users where id=1", "javascript:alert(1)",
+    # (a third tester's: injections without quotes, one-column selects, hidden keywords)
+    "1 OR 1=1", "1; DROP TABLE models", "open source' OR 'x'='x", "SELECT open_source FROM baidu",
+    "SELECT DISTINCT speaker FROM passages", "SELECT COUNT(*) FROM passages", "admin'--",
+    "Why not open source? SELECT * FROM users WHERE 1=1", "Robert'); DROP TABLE Students",
+    "ＳＥＬＥＣＴ * ＦＲＯＭ users", "SEL\u200bECT * FROM users WHERE 1=1", "<svg/onload=alert(1)>",
 ])
 def test_code_is_no_question(code: str, data_dir: Path, index_dir: Path):
     # the articles' dictionary knows "drop", "table" and "users": without this the coverage
@@ -212,7 +229,11 @@ def test_questions_using_words_of_code_are_still_questions(data_dir: Path, index
                   "Robin Li is against open source; update me on why",
                   "Is open source cheaper; drop the jargon please",
                   "I read it; -- why is Baidu closed source?",
-                  "Did Robin Li say natural language will replace javascript: is code dead?"):
+                  "Did Robin Li say natural language will replace javascript: is code dead?",
+                  "Select quotes from Baidu where Robin Li discusses agents",
+                  "Create table comparing open source and closed source",
+                  "Does the trade union select the AI model used at Baidu?",
+                  "Open models < closed ones = Robin Li's view. Why?"):
         assert not is_code(words), words
     assert ask("Select quotes from Robin Li about open source", data_dir, index_dir)
 
