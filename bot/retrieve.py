@@ -735,8 +735,8 @@ class Engine:
             if want == fold(canonical):
                 return canonical
         # a family name alone, as articles write it after the first mention: last in
-        # "Maria Delgado", first in a Chinese name (王小川, "Wang Xiaochuan"); "Han" is
-        # Fang Han's given name, no way to name him
+        # "Maria Delgado", first in a Chinese name (王小川, "Wang Xiaochuan"); "Han", Fang
+        # Han's given name, names nobody
         glossary = {p.canonical: p for p in self.people}
         by_surname = [
             c for c in known
