@@ -9,7 +9,7 @@ import time
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -500,18 +500,22 @@ class Engine:
         """The speakers outside the glossary (people an added article quotes) that a folded
         question names: in full, or by a family name no other speaker has ("Okonkwo-Reyes")."""
         found = [n for n in self.other_speakers if re.search(_name_regex(n), folded)]
+        for family, owner in self._other_families.items():
+            if owner not in found and re.search(_name_regex(family), folded):
+                found.append(owner)
+        return found
+
+    @cached_property
+    def _other_families(self) -> dict[str, str]:
+        """Family name -> the one speaker outside the glossary who bears it (Latin names
+        only: a Chinese family name is one character, and 周 is in 每周 too), when no
+        glossary person does."""
         by_family: dict[str, list[str]] = {}
         for n in self.other_speakers:
-            # (a Chinese family name is one character: 周 is in 每周 too)
             for family in family_names(n) if n.isascii() else ():
                 by_family.setdefault(family, []).append(n)
         taken = {f for p in self.people for f in family_names(p.canonical, p.aliases, p.family)}
-        for family, owners in by_family.items():
-            if len(owners) == 1 and family not in taken and owners[0] not in found and (
-                re.search(_name_regex(family), folded)
-            ):
-                found.append(owners[0])
-        return found
+        return {f: o[0] for f, o in by_family.items() if len(o) == 1 and f not in taken}
 
     def _mentions(self, name: str) -> np.ndarray:
         """Which passages mention ``name`` (a glossary person or organisation, or a speaker
