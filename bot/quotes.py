@@ -143,11 +143,17 @@ def family_names(canonical: str, aliases: Sequence[str] = (), family: str | None
     names |= {fold(a)[0] for a in aliases if a and CJK.match(a)}
     words = canonical.split()
     if canonical.isascii() and len(words) > 1 and not family:
-        first = fold(words[0])
-        names.add(first if first in _PINYIN_SURNAMES else fold(words[-1]))
+        names.add(_latin_family(words))
     elif CJK.match(canonical) and len(canonical) > 1:
         names.add(fold(canonical)[0])
     return names
+
+
+def _latin_family(words: Sequence[str]) -> str:
+    """A Latin-spelt name's family name, folded: first when it is a pinyin family name
+    ("Liu Jianguo"), else last ("Maria Delgado")."""
+    first = fold(words[0])
+    return first if first in _PINYIN_SURNAMES else fold(words[-1])
 
 
 def _other_bearer(person: Person, family: str, text: str) -> int | None:
@@ -310,7 +316,7 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
         if any(a in folded for a in taken if len(a) > 2) or folded in found:
             continue
         # "Liu Jianguo" is written family name first, "Maria Delgado" last
-        surname = fold(words[0] if fold(words[0]) in _PINYIN_SURNAMES else words[-1])
+        surname = _latin_family(words)
         found[folded] = Person(name, (folded,), surname if surname not in taken else None)
     # "Chen Yufei, chief executive of DeepRiver, was unimpressed. "…," Chen said": a surname
     # that speaks, and a full name the article gave before it
