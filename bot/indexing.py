@@ -20,7 +20,7 @@ from .settings import SETTINGS, Settings
 log = logging.getLogger(__name__)
 
 # Bump when cleaning, splitting, speaker or embedding rules change: old indexes are then rebuilt.
-PIPELINE_VERSION = "4"
+PIPELINE_VERSION = "5"
 
 
 def pipeline_version(settings: Settings = SETTINGS) -> str:

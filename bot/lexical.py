@@ -400,6 +400,80 @@ def asks_for(folded_query: str) -> str | None:
     return None
 
 
+# facts about a person or company that questions ask for by name and these articles, being
+# about views, seldom state (revenue, age, valuation ...): a question asking one of them is
+# answered only by a passage that mentions it in some language. Folded (simplified, lower
+# case); a Latin word counts whole and not inside a hyphenated compound ("college-entrance")
+_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "revenue": ("revenue", "revenues", "sales", "turnover", "营收", "收入", "营业额", "销售额"),
+    "profit": ("profit", "profits", "net income", "earnings", "利润", "净利", "盈利"),
+    "valuation": ("valuation", "valued at", "market cap", "market value", "估值", "市值"),
+    "funding": ("funding", "raised", "raise", "financing", "融资", "融了"),
+    "parameters": ("parameters", "parameter", "参数"),
+    "employees": ("employees", "headcount", "workforce", "员工人数", "员工数", "员工总数",
+                  "多少员工", "多少名员工", "多少位员工", "雇员"),
+    "stock": ("stock", "stock price", "share price", "股价", "股票"),
+    "net worth": ("net worth", "fortune", "wealth", "richest", "身价", "财富", "首富"),
+    "age": ("how old", "years old", "年龄", "几岁", "多大年纪", "岁数"),
+    "founding": ("founded", "founding", "established", "成立", "创立", "创办", "创建"),
+    "education": ("university", "college", "degree", "graduate", "graduated", "alma mater",
+                  "大学", "毕业", "学位", "母校", "学历"),
+    "subscription": ("subscription", "membership", "subscribe", "会员", "订阅", "月费"),
+    "active users": ("monthly active", "daily active", "mau", "dau", "月活", "日活"),
+}
+# words that state an attribute in a passage but, in a question, mostly qualify something else
+# ("according to Robin Li's staff Q&A")
+_ATTRIBUTES_STATED: dict[str, tuple[str, ...]] = {"employees": ("staff", "employee", "员工")}
+# ... unless it asks what someone thinks or says about it, or why: "Does Robin Li think big
+# companies will take all the profits?" is answered by his view, whatever words it uses
+_ASKS_VIEW = re.compile(
+    r"(?<![a-z])(?:think|thinks|thought|say|says|said|tell|told|believe|believes|view|views"
+    r"|opinion|opinions|argue|argues|argued|claim|claims|feel|feels|mean|means|suggest"
+    r"|suggests|explain|explains|describe|describes|compare|compared|criticiz\w*|criticis\w*"
+    r"|warn\w*|predict\w*|advi[sc]e\w*|stance|position)(?![a-z])"
+    r"|认为|看法|怎么看|如何看|看待|表示|说|讲|谈|称|觉得|观点|态度|评价|批评|建议|提醒|告诉"
+    r"|要求|怎么|如何|为啥|预测|强调|指出|主张"
+)
+
+
+@lru_cache(maxsize=2)
+def _attribute_regex(stated: bool) -> re.Pattern[str]:
+    """One pattern over every attribute's words (``stated``: as a passage may state it), a
+    named group per attribute."""
+    groups = []
+    for i, (name, words) in enumerate(_ATTRIBUTES.items()):
+        if stated:
+            words = words + _ATTRIBUTES_STATED.get(name, ())
+        alts = sorted((fold(w) for w in words), key=len, reverse=True)
+        body = "|".join(
+            rf"(?<![a-z0-9-]){re.escape(w)}(?![a-z0-9-])" if not _CJK_RUN.search(w)
+            else re.escape(w)
+            for w in alts
+        )
+        groups.append(f"(?P<a{i}>{body})")
+    return re.compile("|".join(groups))
+
+
+def _attributes_in(folded: str, stated: bool) -> frozenset[str]:
+    names = list(_ATTRIBUTES)
+    return frozenset(
+        names[int(str(m.lastgroup)[1:])] for m in _attribute_regex(stated).finditer(folded)
+    )
+
+
+def attributes_mentioned(text: str) -> frozenset[str]:
+    """The attributes (``_ATTRIBUTES``: revenue, age, valuation ...) a passage mentions."""
+    return _attributes_in(fold(text), stated=True)
+
+
+def attributes_asked(folded_query: str) -> frozenset[str]:
+    """The attributes a (folded) question asks for as a fact: none when it asks for a view
+    or a reason ("What did Robin Li tell Baidu staff …?")."""
+    if _ASKS_VIEW.search(folded_query) or _ASKS_REASON.search(folded_query):
+        return frozenset()
+    return _attributes_in(folded_query, stated=False)
+
+
 def gives_date(text: str) -> bool:
     """Whether a passage dates something (4月16日, 2023年, April 11)."""
     return _GIVES_DATE.search(fold(text)) is not None

@@ -25,6 +25,10 @@ from .lexical import fold
 
 # opening mark -> closing mark; straight double quotes pair with themselves
 _PAIRS = {"“": "”", "「": "」", "『": "』", '"': '"'}
+_CLOSING = {close: open_ for open_, close in _PAIRS.items() if close != open_}
+# what a straight quote that opens follows, and one that closes precedes
+_OPEN_BEFORE = "([{—–-/:"
+_CLOSE_AFTER = ".,;:!?)]}—–-"
 _MIN_QUOTE_CHARS = 2
 # how far (in characters) a speech verb may sit after a name: "李彦宏在百度内部直言"
 _VERB_GAP = 24
@@ -175,24 +179,63 @@ def _other_bearer(person: Person, family: str, text: str) -> int | None:
     return None
 
 
+def _straight_opens(text: str, i: int, open_kind: str | None, first: bool) -> bool:
+    """Whether the straight quote at ``i`` opens a quotation, read from its neighbours
+    (' "We' opens, 'free." ' closes). When they do not tell ('choice. " '), it closes an
+    open one; or, as the passage's first mark and one left without a pair, the quotation
+    the passage starts in."""
+    before = text[i - 1] if i else " "
+    after = text[i + 1] if i + 1 < len(text) else " "
+    opens = (before.isspace() or before in _OPEN_BEFORE) and not after.isspace()
+    closes = (after.isspace() or after in _CLOSE_AFTER) and not before.isspace()
+    if opens != closes:
+        return opens
+    if open_kind == '"':
+        return False
+    return not (first and text.count('"') % 2)
+
+
 def find_quotes(text: str) -> list[tuple[int, int]]:
-    """Spans ``[start, end)`` of the quoted text (marks excluded), outermost pairs only."""
+    """Spans ``[start, end)`` of the quoted text (marks excluded), outermost pairs only.
+
+    A quotation nested in one with the same marks (“…“泳裤”…”) stays inside it. A passage
+    is often one paragraph of a quotation over several, which Chinese (and English straight
+    quotes split by the passage) mark at its two ends only: a quotation left open runs to the
+    passage's end, and a closing mark before any opening one ends a quotation that runs from
+    the passage's start.
+    """
     spans: list[tuple[int, int]] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        close = _PAIRS.get(text[i])
-        if close is None:
-            i += 1
+
+    def add(start: int, end: int) -> None:
+        if end - start >= _MIN_QUOTE_CHARS and text[start:end].strip():
+            spans.append((start, end))
+
+    open_at, kind, depth, seen = -1, None, 0, False
+    for i, ch in enumerate(text):
+        if ch == '"':
+            mark, opens = ch, _straight_opens(text, i, kind, not seen)
+        elif ch in _PAIRS:
+            mark, opens = ch, True
+        elif ch in _CLOSING:
+            mark, opens = _CLOSING[ch], False
+        else:
             continue
-        j = text.find(close, i + 1)
-        if j < 0:
-            i += 1
-            continue
-        inner_start, inner_end = i + 1, j
-        if inner_end - inner_start >= _MIN_QUOTE_CHARS and text[inner_start:inner_end].strip():
-            spans.append((inner_start, inner_end))
-        i = j + 1
+        if opens:
+            if kind is None:
+                open_at, kind, depth = i, mark, 1
+            elif mark == kind:
+                depth += 1
+        elif kind is None:
+            if not seen:
+                add(0, i)
+        elif mark == kind:
+            depth -= 1
+            if depth == 0:
+                add(open_at + 1, i)
+                kind = None
+        seen = True
+    if kind is not None:
+        add(open_at + 1, len(text.rstrip()))
     return spans
 
 

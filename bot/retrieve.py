@@ -32,6 +32,8 @@ from .lexical import (
     LexicalIndex,
     asks_for,
     asks_reason,
+    attributes_asked,
+    attributes_mentioned,
     figures,
     fold,
     gives_date,
@@ -434,6 +436,14 @@ class Engine:
             fused += s.w_answer_kind * gives
         allowed = np.flatnonzero(mask)
         best = allowed[np.argsort(-fused[allowed], kind="stable")]
+        # "How old is Robin Li?": the best passages are his, but none gives an age
+        asked = attributes_asked(folded) if s.attribute_depth else frozenset()
+        # read off the few best passages when asked, not at load: a million passages would
+        # take minutes
+        stated = frozenset().union(
+            *(attributes_mentioned(self.rows[i]["text"]) for i in best[: s.attribute_depth])
+        ) if asked else frozenset()
+        unstated = asked - stated
         ranked = [Scored(int(i), float(fused[i]), float(dense[i]), float(lex[i])) for i in best]
         # a filter that leaves passages of the other language only (langs, or articles in
         # one language) would compare them with the question on the plain cosine, which the
@@ -468,6 +478,7 @@ class Engine:
             "unknown_names": float(unknown),
             "neutral": float(neutral),
             "subject": float(self.lexical.has_subject(query, s.subject_max_words, s.subject_zipf)),
+            "attributes_missing": float(len(unstated)),
         }
         return ranked, evidence
 
@@ -611,7 +622,7 @@ class Engine:
     def confidence(self, evidence: dict[str, float]) -> float:
         """How likely the corpus answers the question at all (0..1)."""
         s = self.settings
-        if not evidence.get("subject", 1.0):
+        if not evidence.get("subject", 1.0) or evidence.get("attributes_missing", 0.0):
             return 0.0
         # two rankers' evidence: how far the best passage beats off-topic text (dense), and
         # how much of the question the articles' vocabulary covers at all (lexical); a name
