@@ -412,7 +412,8 @@ def test_find_quotes_handles_every_mark_and_unclosed_ones():
     ("text", "quoted"),
     [
         # the same marks nested: the outer quotation, whole (it was cut at the inner close)
-        ("他说。“假如你想找一个“黄色的泳裤”,你找不到。”然后", ["假如你想找一个“黄色的泳裤”,你找不到。"]),
+        ("他说。“假如你想找一个“黄色的泳裤”,你找不到。”然后",
+         ["假如你想找一个“黄色的泳裤”,你找不到。"]),
         # the last paragraph of a quotation: from the passage's start to its closing mark
         ("是可以提供价值增益的。”李彦宏说。“下一句”", ["是可以提供价值增益的。", "下一句"]),
         # straight quotes read by their neighbours, the passage starting inside one
