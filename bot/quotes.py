@@ -599,6 +599,8 @@ _OTHER_ROLES_ZH = "主持人|记者|从业者|分析师|业内人士|专家|投�
 _OTHER_ROLES_EN = (
     r"reporter|host|moderator|practitioner|developer|analyst|expert|insider|investor|observer"
 )
+# a "so-called" term is marked, not quoted: 所谓的“双轮驱动” is nobody's words
+_SO_CALLED = re.compile(r"(?:所谓|so-called|so called)的?\s*$")
 _OTHER_SPEAKER = (
     # (not 对记者表示: the reporter is spoken to)
     re.compile(
@@ -829,6 +831,8 @@ def quote_spans(
     roles = [m.start() for p in _OTHER_SPEAKER for m in p.finditer(folded)]
     pronoun = att.pronoun_attribution(folded)
     for start, end in find_quotes(text):
+        if start and _SO_CALLED.search(folded, max(0, start - 12), start - 1):
+            continue
         prior = [who for pos, who in own if pos < start]
         last_named = max((pos for pos, _ in own if pos < start), default=-1)
         if any(last_named < r < start for r in roles):

@@ -920,7 +920,10 @@ def retrieve(
                 f"min_score must be a number, got {type(min_score).__name__}"
             )
         if not np.isfinite(min_score):
-            raise InvalidQueryError(f"min_score must be a finite number (0..1), got {min_score}")
+            raise InvalidQueryError(
+                f"min_score must be a finite number, got {min_score}: it is compared with a"
+                " confidence of 0..1 (0 or less answers everything, above 1 nothing)"
+            )
     for name, path in (("data_dir", data_dir), ("index_dir", index_dir)):
         if path is not None and not isinstance(path, str | Path):
             raise InvalidArgumentTypeError(

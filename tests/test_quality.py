@@ -426,6 +426,15 @@ def test_find_quotes_nested_and_across_paragraphs(text: str, quoted: list[str]):
     assert [text[a:b] for a, b in find_quotes(text)] == quoted
 
 
+def test_a_so_called_term_is_no_quotation(engine):
+    """000: 外界一些做模型的创业公司讲的所谓的“双轮驱动” (and 001's "so-called "two-wheel
+    drive"") name the start-ups' slogan; they are not Robin Li's words."""
+    rows = [r for r in engine.rows if "双轮驱动" in r["text"] or "two-wheel drive" in r["text"]]
+    assert len(rows) >= 2
+    assert not [q for r in rows for q in r["quotes"]
+                if q["text"] in ("双轮驱动", "two-wheel drive")]
+
+
 def test_a_quotation_over_two_paragraphs_is_quoted_in_both(engine):
     """000 ¶10-11: “假如说…“黄色的无兜的男士泳裤”… runs to the end of ¶11, marked at its two
     ends only; both passages quote Robin Li, and the first one past the inner quotation."""
