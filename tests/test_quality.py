@@ -770,10 +770,12 @@ def test_parallel_pairs_against_a_hand_labelled_alignment(engine):
         if row["parallel"] in chinese:
             predicted.add((row["parallel"], i))
     right = predicted & gold
-    # measured: 11 pairs, all right (21 passages have a counterpart); 10 of the 11 rendered
-    # Chinese passages have one (of the 20 shorter English renderings, 11 do)
-    assert len(predicted) >= 10 and len(right) / len(predicted) >= 0.9, predicted - gold
+    # measured: 15 pairs, all right (21 passages have a counterpart); 10 of the 11 rendered
+    # Chinese passages have one, and 15 of the 20 shorter English renderings (11 before a
+    # paragraph's second half, next to a linked first, was linked too)
+    assert len(predicted) >= 14 and len(right) / len(predicted) >= 0.9, predicted - gold
     assert len({i for i, _ in right}) / len(rendered) >= 0.7
+    assert len({j for _, j in right}) >= 14
 
 
 def test_same_remark_links_against_hand_labels(engine):
