@@ -203,7 +203,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     _check_index_for_data(args)
     if args.cmd == "build":
         from .indexing import build_index
+        from .ingest import recover
 
+        recover(args.data)  # an add or remove killed halfway is undone, not built in
         report = build_index(args.data, args.index, args.model, show_progress=True)
         print(
             f"built {report.index_dir}: {report.passages} passages, dim {report.dim}, "

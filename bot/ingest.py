@@ -586,6 +586,50 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+# what an add or remove in progress would undo: the catalog before it and the files it wrote.
+# A process killed before its index was updated (kill -9, a closed terminal) leaves it behind,
+# and the next one to open the data directory puts the catalog back (recover)
+_PENDING = ".catalog.pending.json"
+
+
+def _begin(data: Path, old_catalog: bytes, files: Sequence[Path]) -> None:
+    record = {"catalog": old_catalog.decode("utf-8"), "files": [f.name for f in files]}
+    _atomic_write(data / _PENDING, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+
+
+def _roll_back(data: Path) -> bool:
+    """Undo the change a ``_PENDING`` record describes (with the catalog lock held)."""
+    path = data / _PENDING
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        old = str(record["catalog"]).encode("utf-8")
+        files = [_plain_name(f) for f in record.get("files", [])]
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("ignoring an unreadable %s (%s)", path, exc)
+        path.unlink(missing_ok=True)
+        return False
+    _atomic_write(data / CATALOG_NAME, old)
+    for name in files:
+        if name:
+            (data / name).unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
+    log.warning("an add or remove in %s was interrupted before the index was updated; "
+                "the catalog is back as it was before it", data)
+    return True
+
+
+def recover(data_dir: str | Path | None = None) -> bool:
+    """Undo an add or remove that was killed before it updated the index (the catalog and
+    ``data/`` back as they were); False when there was none, or one is still running."""
+    data = resolve_data_dir(data_dir)
+    if not (data / _PENDING).exists():
+        return False
+    with store.build_lock(data.resolve(), wait=False) as held:
+        return held and _roll_back(data)
+
+
 def _dump_catalog(raw: dict[str, Any]) -> bytes:
     return (json.dumps(raw, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
@@ -698,6 +742,7 @@ def commit(
     encoded = total = None
     _step(progress, 0.4, "saving")
     with store.build_lock(data.resolve()):  # one catalog change at a time
+        _roll_back(data)  # one killed before it finished
         try:
             old_catalog, raw = _read_catalog(data)
             entries: list[dict[str, Any]] = raw["documents"]
@@ -716,16 +761,19 @@ def commit(
                 known[p.raw_sha256] = known[p.text_key] = entry["doc_id"]
                 out.append(_result(p, entry, added=True))
             if written:
+                _begin(data, old_catalog, written)
                 _atomic_write(data / CATALOG_NAME, _dump_catalog(raw))
                 load_catalog(data)  # the new catalog reads back
                 if update_index:
                     _step(progress, 0.5, "updating the index (encoding the new passages)")
                     encoded, total = _update_index(data, index_dir, model, settings, show_progress)
+                (data / _PENDING).unlink(missing_ok=True)
         except BaseException:
             if written and old_catalog is not None:
                 _atomic_write(data / CATALOG_NAME, old_catalog)
             for f in written:
                 f.unlink(missing_ok=True)
+            (data / _PENDING).unlink(missing_ok=True)
             raise
     if not written:
         _step(progress, 1.0, "already in the catalog")
@@ -910,6 +958,7 @@ def remove_documents(
     data = resolve_data_dir(data_dir)
     _step(progress, 0.1, "updating the catalog")
     with store.build_lock(data.resolve()):
+        _roll_back(data)  # one killed before it finished
         old_catalog, raw = _read_catalog(data)
         entries: list[dict[str, Any]] = raw["documents"]
         present = {str(e["doc_id"]) for e in entries}
@@ -936,12 +985,15 @@ def remove_documents(
         raw["documents"] = keep
         encoded = total = None
         try:
+            _begin(data, old_catalog, [])
             _atomic_write(data / CATALOG_NAME, _dump_catalog(raw))
             if update_index:
                 _step(progress, 0.3, "updating the index")
                 encoded, total = _update_index(data, index_dir, model, settings, show_progress)
+            (data / _PENDING).unlink(missing_ok=True)
         except BaseException:
             _atomic_write(data / CATALOG_NAME, old_catalog)
+            (data / _PENDING).unlink(missing_ok=True)
             raise
         for name in files:  # only once nothing names them any more
             try:

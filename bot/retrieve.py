@@ -151,10 +151,12 @@ class Engine:
         settings: Settings = SETTINGS,
         build_if_missing: bool = True,
     ):
+        from .ingest import recover
         from .model import load_encoder
 
         self.settings = settings
         self.data_dir = resolve_data_dir(data_dir)
+        recover(self.data_dir)  # an add or remove killed halfway is undone
         self.index_dir = resolve_index_dir(index_dir)
         self.model_name = model
         model_id = model or DEFAULT_MODEL

@@ -136,14 +136,19 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 @contextmanager
-def build_lock(index_dir: Path) -> Iterator[None]:
-    """Serialise builds of one index directory (a second build waits for the first)."""
+def build_lock(index_dir: Path, wait: bool = True) -> Iterator[bool]:
+    """Serialise builds of one index directory (a second build waits for the first). With
+    ``wait=False`` it does not wait, and yields whether it holds the lock."""
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     lock_path = index_dir.parent / f".{index_dir.name}.lock"
     with open(lock_path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 

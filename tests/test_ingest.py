@@ -567,6 +567,30 @@ def test_failed_index_update_rolls_everything_back(
     assert snapshot(data) == before
 
 
+@pytest.mark.parametrize("change", ["add", "remove"])
+def test_an_add_or_remove_killed_halfway_is_undone(data: Path, tmp_path: Path, change: str):
+    """A process killed while it updates the index (kill -9, a closed terminal: no handler
+    runs) leaves its catalog change behind, and the index no longer matches it. The next
+    engine opening the data directory puts the catalog and the files back as they were."""
+    import subprocess
+
+    index = tmp_path / "index"
+    build_index(data, index)
+    before = snapshot(data)
+    src = tmp_path / "a.txt"
+    src.write_text(HANS, encoding="utf-8")
+    where = f"data_dir={str(data)!r}, index_dir={str(index)!r}"
+    call = (f"ingest.add_document({str(src)!r}, {where})" if change == "add" else
+            f"ingest.remove_document({load_catalog(data)[0].doc_id!r}, {where})")
+    code = ("import os, bot.ingest as ingest\n"
+            "ingest._update_index = lambda *a, **k: os._exit(9)\n" + call)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True)
+    assert proc.returncode == 9, proc.stderr.decode()
+    assert snapshot(data) != before  # the catalog changed, and no one put it back
+    assert retrieve("百度为什么不开源?", data_dir=data, index_dir=index)
+    assert snapshot(data) == before
+
+
 def test_remove_refuses_unknown_ids_and_the_last_document(data: Path):
     before = snapshot(data)
     with pytest.raises(DocumentError, match=r"a document id is a str .*got \['x'\]"):
