@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import islice
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -185,9 +186,13 @@ def clean_blocks(text: str) -> list[Block]:
                 j += 2
             else:
                 break
-        rest = [ln.text for ln in body[j:] if not is_meta(ln.text)][:2]
+        if j == i:
+            return 0
+        # (the next two lines that are not metadata, not all of the rest: this runs for
+        # every line, and a 1 MB file took minutes)
+        rest = islice((ln.text for ln in islice(body, j, None) if not is_meta(ln.text)), 2)
         goes_on = next((t for t in rest if is_prose(t)), None)
-        return j - i if j > i and goes_on is not None and not FOOTER.match(goes_on) else 0
+        return j - i if goes_on is not None and not FOOTER.match(goes_on) else 0
 
     teasers: set[int] = set()
     i = 0
