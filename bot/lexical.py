@@ -86,9 +86,21 @@ def _name_spans(
         pos = 0
         prev = None
         tagged = list(_posseg().cut(folded))
+        joined = False
         for i, p in enumerate(tagged):
             nxt = tagged[i + 1] if i + 1 < len(tagged) else None
-            if (
+            if joined:  # (the given name of the name before)
+                joined = False
+            elif (
+                len(p.word) == 1 and p.word in ZH_SURNAMES and nxt is not None
+                and nxt.flag.startswith("nr") and 1 <= len(nxt.word) <= 2
+                and _CJK_RUN.fullmatch(nxt.word) and (prev is None or prev.flag != "m")
+            ):
+                # a family name jieba reads as a word (黄 "yellow") before a given name it
+                # tags as one (淑芬): 黄淑芬, known only where an article names her
+                spans.append((pos, pos + 1 + len(nxt.word), p.word + nxt.word))
+                joined = True
+            elif (
                 p.flag == "nr" and p.word in ZH_SURNAMES and nxt is not None
                 and 1 <= len(nxt.word) <= 2 and _CJK_RUN.fullmatch(nxt.word)
                 and not nxt.flag.startswith(NOT_GIVEN_NAME) and nxt.word not in _ZH_FAMILY_TITLES

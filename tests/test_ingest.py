@@ -363,6 +363,29 @@ def test_an_added_article_names_its_own_speakers(
     assert retrieve(asked, data_dir=data, index_dir=index, speaker="Robin Li") == []
 
 
+def test_a_name_jieba_reads_as_a_word_and_a_name_is_known_once_added(
+    data: Path, index_dir: Path, tmp_path: Path
+):
+    """黃淑芬: jieba reads 黃 as "yellow" and 淑芬 as a name, and cuts the article's 黃淑芬則持
+    another way; the question named an unknown 淑芬 and got nothing even after the article
+    naming her was added (a tester's)."""
+    question = "黃淑芬為什麼支持開源？"
+    assert retrieve(question, data_dir=data, index_dir=index_dir) == []  # no article names her
+    index = tmp_path / "index"
+    shutil.copytree(index_dir, index)
+    src = tmp_path / "trad.txt"
+    src.write_text(
+        "開源模型的春天\n\n"
+        "台北一場論壇上，多位學者討論開源大模型的前景。\n\n"
+        "黃淑芬則持不同看法。她認為開源模型讓大學實驗室也能做研究，成本低得多，"
+        "所以她支持開源。\n",
+        encoding="utf-8",
+    )
+    add_document(src, data_dir=data, index_dir=index)
+    hits = retrieve(question, data_dir=data, index_dir=index)
+    assert hits and "黃淑芬" in hits[0].text
+
+
 def test_a_text_files_headline_is_its_title(data: Path, tmp_path: Path):
     """A .txt has no metadata but its first line: a headline over a byline is the title the
     article is cited by (before, it was cited by its file name)."""
