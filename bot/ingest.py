@@ -144,7 +144,7 @@ class AddResult:
         )
         return (
             f"{self.path.name}: added as {self.doc_id} — {title} [{meta}], "
-            f"{self.passages} passages"
+            f"{self.passages} passage{'' if self.passages == 1 else 's'}"
         )
 
 
@@ -248,6 +248,18 @@ def check_lang(value: str | None) -> str | None:
     if value not in LANGS:
         raise DocumentError(f"lang {value!r} is not one of {', '.join(LANGS)}")
     return value
+
+
+def check_label(value: str | None, name: str, limit: int) -> str | None:
+    """A title, outlet or author given by hand, at most ``limit`` characters (it is shown in
+    every citation); DocumentError otherwise."""
+    text = _opt(value)
+    if text is not None and len(text) > limit:
+        raise DocumentError(
+            f"{name} is {len(text):,} characters; at most {limit} (every citation shows it): "
+            "shorten it"
+        )
+    return text
 
 
 def _opt(value: object) -> str | None:
@@ -511,6 +523,9 @@ def prepare(
     date = check_date(date)
     url = check_url(url)
     lang = check_lang(lang)
+    title = check_label(title, "title", settings.max_title_chars)
+    outlet = check_label(outlet, "outlet", settings.max_label_chars)
+    author = check_label(author, "author", settings.max_label_chars)
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise DocumentError(

@@ -149,6 +149,9 @@ class Settings:
     ann_candidates: int = 200
     # documents added with `bot add` (bot.ingest): larger files are refused
     max_document_bytes: int = 20 * 1024 * 1024
+    # a title (outlet, author) given by hand when adding an article: every citation shows it
+    max_title_chars: int = 300
+    max_label_chars: int = 120
 
 
 SETTINGS = Settings()

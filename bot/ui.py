@@ -118,7 +118,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "speaker": "说话人",
         "colon": "：",
         "also": "亦见于",
-        "parallel": "{lang}对照",
+        "parallel": "{lang} 对照",
         "open": "在原文中查看",
         "show": "查看",
         "copy": "复制出处",
@@ -152,7 +152,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "speaker": "說話人",
         "colon": "：",
         "also": "亦見於",
-        "parallel": "{lang}對照",
+        "parallel": "{lang} 對照",
         "open": "在原文中查看",
         "show": "查看",
         "copy": "複製出處",
@@ -884,7 +884,8 @@ details.qb-parallel summary { cursor: pointer; font-size: 0.85rem; font-weight: 
 .qb-source-empty { color: var(--body-text-color-subdued); line-height: 1.6; }
 .qb-source-error { padding: 0.5rem 0.75rem; border-left: 3px solid #e5484d;
   background: var(--background-fill-secondary); overflow-wrap: anywhere; }
-.qb-src-title { margin: 0 0 0.25rem !important; font-size: 1.05rem; }
+.qb-src-title { margin: 0 0 0.25rem !important; font-size: 1.05rem;
+  overflow-wrap: anywhere; }
 .qb-src-close { float: right; margin: -0.2rem -0.2rem 0 0.5rem; width: 2rem; height: 2rem;
   padding: 0 !important; display: flex; align-items: center; justify-content: center;
   border-radius: 8px; font-size: 1.25rem; line-height: 1; color: var(--body-text-color-subdued);
@@ -895,7 +896,7 @@ details.qb-parallel summary { cursor: pointer; font-size: 0.85rem; font-weight: 
   color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
 .qb-doc { max-height: 70vh; overflow-y: auto; margin-top: 0.5rem; padding-right: 0.3rem; }
 .qb-doc p { line-height: 1.75; margin: 0 0 0.7rem !important; overflow-wrap: anywhere; }
-.qb-doc-title { margin: 0 0 0.6rem !important; }
+.qb-doc-title { margin: 0 0 0.6rem !important; overflow-wrap: anywhere; }
 .qb-doc-heading { font-weight: 600; }
 .qb-pn { font-size: 0.75rem; color: var(--body-text-color-subdued); margin-right: 0.35rem; }
 mark.qb-hl { background: rgba(255, 196, 0, 0.45); color: inherit; padding: 0.05rem 0;
@@ -1064,6 +1065,16 @@ def _article_choices(data_dir: str | Path | None) -> list[tuple[str, str]]:
         extra = ", ".join(x for x in (d.outlet if d.title else None, d.date) if x)
         out.append((f"{name} — {_shorten(extra, 64)}" if extra else name, d.doc_id))
     return out
+
+
+def _article_update(data_dir: str | Path | None) -> Any:
+    """The article filter's choices as the catalog is now; unchanged while the catalog cannot
+    be read (damaged by hand: the upload or the question says why, not a bare "Error")."""
+    try:
+        return gr.Dropdown(choices=_article_choices(data_dir))
+    except QuoteBotError:
+        log.warning("article filter: the catalog could not be read", exc_info=True)
+        return gr.update()
 
 
 def _speaker_choices(where: dict[str, Any]) -> list[tuple[str, str]]:
@@ -1253,7 +1264,7 @@ def build_demo(
             file, title=title, outlet=outlet, date=date, url=url, lang=lang,
             progress=lambda f, m: progress(f, desc=m), **where,
         )
-        choices = gr.Dropdown(choices=_article_choices(where["data_dir"]))
+        choices = _article_update(where["data_dir"])
         people = gr.Dropdown(choices=_speaker_choices(where))  # the new article's speakers too
         if outcome.ok:  # a clean form for the next file
             return upload_html(outcome), choices, people, None, "", "", "", "", DETECT_LANG
@@ -1412,7 +1423,7 @@ def build_demo(
         def on_load() -> tuple[Any, Any]:
             # the article list as it is now: a page opened (or reloaded) after an upload
             # lists the new article too, not only the ones there when the app started
-            return (gr.Dropdown(choices=_article_choices(where["data_dir"])),
+            return (_article_update(where["data_dir"]),
                     gr.Dropdown(choices=_speaker_choices(where)))
 
         demo.load(on_load, None, [docs, speaker], api_visibility="undocumented",

@@ -546,6 +546,18 @@ def test_size_limit(data: Path, tmp_path: Path):
         add_document(src, data_dir=data, update_index=False, settings=mb)
 
 
+def test_an_overlong_title_or_outlet_is_refused(data: Path, tmp_path: Path):
+    """A tester's 1,260-character title filled a phone's screen in every citation."""
+    src = tmp_path / "a.txt"
+    src.write_text(HANS, encoding="utf-8")
+    before = snapshot(data)
+    with pytest.raises(DocumentError, match="title is 1,260 characters; at most 300"):
+        add_document(src, data_dir=data, update_index=False, title="A" * 1260)
+    with pytest.raises(DocumentError, match="outlet is 121 characters; at most 120"):
+        add_document(src, data_dir=data, update_index=False, outlet="o" * 121)
+    assert snapshot(data) == before
+
+
 @pytest.mark.parametrize("bad", ["2024/05/01", "2024-02-30", "May 1, 2024", "24-05-01"])
 def test_bad_date_is_refused(data: Path, tmp_path: Path, bad: str):
     src = tmp_path / "a.txt"

@@ -752,6 +752,19 @@ def test_upload_adds_an_article_and_the_chat_answers_from_it(
     assert (data / CATALOG_NAME).read_bytes() == catalog
 
 
+def test_a_damaged_catalog_is_said_not_a_bare_error(data_dir: Path, tmp_path: Path) -> None:
+    """A catalog cut short by hand under the running app: the upload says what is wrong and
+    the article list keeps its choices (it raised, and the page showed only "Error")."""
+    data = tmp_path / "data"
+    shutil.copytree(data_dir, data)
+    (data / CATALOG_NAME).write_bytes((data / CATALOG_NAME).read_bytes()[:300])
+    page = tmp_path / "a.txt"
+    page.write_text("A title\n\nSome text about open models that is long enough.\n")
+    out = ui.add_upload(page, data_dir=data, index_dir=tmp_path / "index")
+    assert not out.ok and CATALOG_NAME in out.message
+    assert ui._article_update(data) == ui.gr.update()
+
+
 def test_a_port_in_use_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
