@@ -591,6 +591,10 @@ def prepare(
 def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes it private: keep the mode of the file it replaces, else an ordinary
+        # file's (a tester's catalog.json became 600 after an add)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        os.chmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

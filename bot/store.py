@@ -199,6 +199,7 @@ def save(
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
     try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; the index is an ordinary folder
         faiss.write_index(faiss_index, str(tmp / VECTORS))
         names = [VECTORS, PASSAGES]
         if background is not None:

@@ -546,6 +546,20 @@ def test_size_limit(data: Path, tmp_path: Path):
         add_document(src, data_dir=data, update_index=False, settings=mb)
 
 
+def test_adding_keeps_files_readable(data: Path, index_dir: Path, tmp_path: Path):
+    """The catalog and a new article keep an ordinary file's mode, the index an ordinary
+    folder's (they became 600 and 700: private to the user who added it)."""
+    index = tmp_path / "index"
+    shutil.copytree(index_dir, index)
+    (data / CATALOG_NAME).chmod(0o644)
+    src = tmp_path / "a.txt"
+    src.write_text(HANS, encoding="utf-8")
+    r = add_document(src, data_dir=data, index_dir=index)
+    assert (data / CATALOG_NAME).stat().st_mode & 0o777 == 0o644
+    assert (data / f"{r.doc_id}.txt").stat().st_mode & 0o777 == 0o644
+    assert index.stat().st_mode & 0o777 == 0o755
+
+
 def test_an_overlong_title_or_outlet_is_refused(data: Path, tmp_path: Path):
     """A tester's 1,260-character title filled a phone's screen in every citation."""
     src = tmp_path / "a.txt"
