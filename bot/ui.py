@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidQueryError, MissingExtraError, QuoteBotError, ServeError
+from .errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    InvalidQueryError,
+    MissingExtraError,
+    QuoteBotError,
+    ServeError,
+)
 
 try:
     import gradio as gr
@@ -77,6 +84,10 @@ _TEXT: dict[str, dict[str, str]] = {
             "Widen the filters."
         ),
         "error": "Something went wrong while searching. Please try again.",
+        "rebuild": (
+            "The articles have changed since the search index was built, so it cannot "
+            "answer until it is rebuilt (whoever runs this app: python -m bot build)."
+        ),
         "you": "You",
         "speaker": "Speaker",
         "colon": ": ",
@@ -114,6 +125,9 @@ _TEXT: dict[str, dict[str, str]] = {
             "筛选后的段落都没有提到 {names}，其他段落有。请放宽筛选条件。"
         ),
         "error": "检索时出错，请重试。",
+        "rebuild": (
+            "建立检索索引后文章有改动，重建索引后才能回答（运行本应用的人：python -m bot build）。"
+        ),
         "you": "你",
         "speaker": "说话人",
         "colon": "：",
@@ -148,6 +162,9 @@ _TEXT: dict[str, dict[str, str]] = {
             "篩選後的段落都沒有提到 {names}，其他段落有。請放寬篩選條件。"
         ),
         "error": "檢索時出錯，請重試。",
+        "rebuild": (
+            "建立檢索索引後文章有改動，重建索引後才能回答（運行本應用的人：python -m bot build）。"
+        ),
         "you": "你",
         "speaker": "說話人",
         "colon": "：",
@@ -292,6 +309,10 @@ def answer(
             langs=list(langs) if langs else None,
             speaker=speaker,
         )
+    except (IndexMismatchError, IndexCorruptError) as exc:
+        # (the full message, with what changed, is for whoever runs the app)
+        log.error("cannot answer: %s", exc)
+        return Turn(echo, lang, message=texts(lang)["rebuild"], kind="error", length=len(text))
     except (QuoteBotError, TypeError) as exc:
         return Turn(echo, lang, message=str(exc), kind="error", length=len(text))
     except Exception:

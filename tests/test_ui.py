@@ -752,6 +752,23 @@ def test_upload_adds_an_article_and_the_chat_answers_from_it(
     assert (data / CATALOG_NAME).read_bytes() == catalog
 
 
+def test_an_article_edited_under_the_app_is_said_in_the_questions_language(
+    data_dir: Path, index_dir: Path, tmp_path: Path
+) -> None:
+    """The index no longer matches the articles: the chat says so in the question's language
+    (it showed the developer's message, corpus hashes and all, in English)."""
+    data, index = tmp_path / "data", tmp_path / "index"
+    shutil.copytree(data_dir, data)
+    shutil.copytree(index_dir, index)
+    doc = load_catalog(data)[0]
+    doc.path.write_text(doc.path.read_text(encoding="utf-8") + "\n补充一段。\n", encoding="utf-8")
+    turn = ui.answer("百度为什么不开源?", 5, data_dir=data, index_dir=index)
+    assert turn.kind == "error" and turn.message == ui.texts("zh-Hans")["rebuild"]
+    assert "corpus_hash" not in turn.message
+    english = ui.answer("why not open source?", 5, data_dir=data, index_dir=index)
+    assert english.message == ui.texts("en")["rebuild"]
+
+
 def test_a_damaged_catalog_is_said_not_a_bare_error(data_dir: Path, tmp_path: Path) -> None:
     """A catalog cut short by hand under the running app: the upload says what is wrong and
     the article list keeps its choices (it raised, and the page showed only "Error")."""
