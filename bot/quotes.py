@@ -274,6 +274,9 @@ _EN_SAID_BY = re.compile(
     rf"(?<![A-Za-z])({_EN_NAME}),?\s+(?:also\s+)?(?:{_EN_VERBS})\b"
     rf"|\b(?:said|says|added|told|noted|explained|wrote)\s+{_EN_HONORIFIC}({_EN_NAME})"
     rf"(?![A-Za-z])"
+    # "said Kestrel's founder, Tomasz Wielgus" / "said the company's lead analyst, Helen Ng"
+    rf"|\b(?:said|says|added|told|noted|explained|wrote)\s+(?:the\s+)?(?:[A-Z]?[a-z]+'s\s+)?"
+    rf"(?:[a-z-]+\s+){{0,3}}?(?:{_EN_TITLE_WORDS}),?\s+{_EN_HONORIFIC}({_EN_NAME})(?![A-Za-z])"
     # "Angela Novak, a venture investor, said" / "Priya Raman, who covers …, said"
     rf"|(?<![A-Za-z])({_EN_NAME}),\s+[^.\n]{{1,{_APPOSITIVE}}}?,\s+(?:also\s+)?"
     rf"(?:{_EN_VERBS})\b"
@@ -284,7 +287,7 @@ _EN_SAID_BY = re.compile(
     rf"\b(?:{_EN_TITLE_WORDS})\b[^,.\n]{{0,40}},"
 )
 # the first group of _EN_SAID_BY's "according to" forms
-_ACCORDING_GROUP = 4
+_ACCORDING_GROUP = 5
 # one capitalised word with a speech verb: a surname ("Wang said", "said Li") or a pronoun
 _EN_ONE_WORD_SAID = re.compile(
     rf"(?<![A-Za-z])([A-Z][a-z]+),?\s+(?:also\s+)?(?:{_EN_VERBS})\b"
@@ -301,7 +304,9 @@ _EN_ORG_WORDS = frozenset(
     "research securities bank labs lab intelligence holdings partners ventures fund "
     "university institute college school academy media network networks cloud systems "
     "software motors games studio studios association council ministry agency bureau "
-    "times post news daily journal review street".split()
+    "times post news daily journal review street robotics ai analytics dynamics "
+    "semiconductor semiconductors industries solutions energy biotech therapeutics "
+    "logistics airlines".split()
 )
 # a capitalised name right after one of these is a place or an organisation ("chairman of
 # Kunlun Tech", "an analyst at Harbour Street")
@@ -535,6 +540,12 @@ class Attributor:
             re.compile(rf"(?:{_EN_VERBS}|according to)\s+(?:(?:dr|mr|mrs|ms|prof)\.?\s+)?{n}"),
             # according to Baidu's chairman Robin Li
             re.compile(rf"according to\s+(?:[\w'’]+\s+){{1,3}}?{n}"),
+            # "...," said Kestrel's founder, Tomasz Wielgus
+            re.compile(
+                rf"\b(?:said|says|added|told|noted|explained|wrote)\s+(?:the\s+)?"
+                rf"(?:[a-z]+['’]s\s+)?(?:[a-z-]+\s+){{0,3}}?(?:{_EN_TITLE_WORDS}),?\s+"
+                rf"(?:(?:dr|mr|mrs|ms|prof)\.?\s+)?{n}"
+            ),
         ]
 
     def attributions(self, folded: str) -> list[tuple[int, str]]:

@@ -607,6 +607,14 @@ def test_an_added_articles_speakers_are_not_carried_onto_other_people(data_dir: 
     assert [annotated([t])[0]["speaker"] for t in others] == [
         "Chen Yufei", "Liu Jianguo", "Priya Raman", "Fang Han", None, "吳美玲", None, "吳若瑜"
     ]
+    # a title between "said" and the name; a company with an appositive is nobody (a tester's)
+    titled = annotated([
+        "Kestrel Robotics, a start-up in Gdansk, said on Monday it would stop training.",
+        '"We would have spent forty million dollars," said Kestrel\'s founder, Tomasz Wielgus.',
+        '"Most will rent models," said Northgate\'s lead analyst, Helen Okonkwo. "It is simple."',
+    ])
+    assert [r["speaker"] for r in titled] == [None, "Tomasz Wielgus", "Helen Okonkwo"]
+    assert [q["speaker"] for q in titled[2]["quotes"]] == ["Helen Okonkwo"] * 2
     # an interview transcript: the question is nobody's, the answer the interviewee's
     transcript = [
         "发布会结束后，王小川接受了本报记者专访。以下为采访实录：",
