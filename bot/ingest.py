@@ -569,7 +569,15 @@ def prepare(
             f"{name}: no paragraph of running text found (only headings, lists or boilerplate); "
             "nothing in it could be quoted"
         )
-    lang = lang or detect_lang(body)
+    detected = detect_lang(body)
+    if lang is not None and (lang == "en") != (detected == "en"):
+        # the passages are labelled by their own script: the catalog would say another
+        # language than every passage, and a language filter would miss them
+        raise DocumentError(
+            f"{name}: lang {lang!r} was given, but its text reads as {detected}; "
+            "leave lang out to detect it, or give the right one"
+        )
+    lang = lang or detected
     given = {"title": title, "outlet": outlet, "author": author, "date": date, "url": url}
     meta = {k: _opt(v) or _opt(found.get(k)) for k, v in given.items()}
     if meta["title"] is None:

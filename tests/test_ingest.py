@@ -546,6 +546,16 @@ def test_size_limit(data: Path, tmp_path: Path):
         add_document(src, data_dir=data, update_index=False, settings=mb)
 
 
+def test_a_language_the_text_is_not_in_is_refused(data: Path, tmp_path: Path):
+    """--lang en for a Chinese article: the catalog said en, every passage zh-Hans."""
+    src = tmp_path / "a.txt"
+    src.write_text(HANS, encoding="utf-8")
+    before = snapshot(data)
+    with pytest.raises(DocumentError, match="lang 'en' was given, but its text reads as zh-Hans"):
+        add_document(src, data_dir=data, update_index=False, lang="en")
+    assert snapshot(data) == before
+
+
 def test_adding_keeps_files_readable(data: Path, index_dir: Path, tmp_path: Path):
     """The catalog and a new article keep an ordinary file's mode, the index an ordinary
     folder's (they became 600 and 700: private to the user who added it)."""
