@@ -1201,10 +1201,13 @@ def build_demo(
         k: float | None,
         speaker: str | None,
         request: gr.Request,
-    ) -> tuple[Any, list[Turn], Any]:
+    ) -> tuple[Any, list[Turn], Any, Any]:
         key = _session(request)
         with conversations.session(key):
-            return ask_in_turn(key, question, list(turns or []), doc_ids, langs, k, speaker)
+            out = ask_in_turn(key, question, list(turns or []), doc_ids, langs, k, speaker)
+        # the passages box takes any number typed (0, 999, 2.5): it shows the one used
+        used = slider_k(k)
+        return (*out, gr.update(value=used) if used != k and isinstance(used, int) else gr.update())
 
     def ask_in_turn(
         key: str | None,
@@ -1413,7 +1416,7 @@ def build_demo(
 
         ui_events: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "minimal"}
         ask_inputs = [box, turns, docs, langs, k_slider, speaker]
-        ask_outputs = [chat, turns, box]
+        ask_outputs = [chat, turns, box, k_slider]
         # every question sent is asked, also while the one before is being answered (Gradio
         # would drop a repeat of a pending trigger); a session's questions are answered in turn
         asking = {**ui_events, "trigger_mode": "multiple"}

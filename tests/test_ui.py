@@ -1076,6 +1076,19 @@ def test_chat_in_a_browser(
             page.locator("#qb-speaker input").click()
             page.get_by_role("option", name="Anyone / 任何人").click()
             page.keyboard.press("Escape")
+            # the passages box takes any number typed: 999 asks for the most it allows, and
+            # the box then shows that number (it kept showing 999)
+            number = page.locator("#qb-k input[type=number]")
+            number.fill("999")
+            number.press("Tab")
+            turn = ask("why not open source?", 13)
+            page.wait_for_function(
+                f"document.querySelector('#qb-k input[type=number]').value === '{ui.UI_MAX_K}'",
+                timeout=WAIT_MS,
+            )
+            assert turn.locator(".qb-card").count() == ui.UI_MAX_K
+            number.fill("5")
+            number.press("Tab")
 
             # phone width: nothing wider than the screen, the passage text still legible
             page.set_viewport_size({"width": 390, "height": 844})
