@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ from .passages import Passage, corpus_passages
 from .settings import SETTINGS, Settings
 
 log = logging.getLogger(__name__)
+
+# passages encoded between two progress reports (a few seconds on two cores)
+_PROGRESS_STEP = 64
 
 # Bump when cleaning, splitting, speaker or embedding rules change: old indexes are then rebuilt.
 PIPELINE_VERSION = "5"
@@ -117,11 +121,13 @@ def build_index(
     settings: Settings = SETTINGS,
     show_progress: bool = False,
     reuse: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BuildReport:
     """Build the index of ``data_dir`` into ``index_dir`` (atomically; concurrent builds queue).
 
     With ``reuse``, vectors of passages whose text is unchanged are taken from the current
     index (same model) instead of being encoded again, so adding one article encodes only it.
+    ``progress(done, total)`` is called as the new passages are encoded (the web chat's bar).
     """
     from . import ann
     from .align import link_passages
@@ -151,13 +157,19 @@ def build_index(
             t for t in dict.fromkeys(texts) if t not in known or (late and known[t][1] is None)
         ]
         t1 = time.perf_counter()
-        if todo and late:
-            fresh, fresh_tokens = encoder.encode_passages_with_tokens(todo, show_progress)
-            for t, v, tv in zip(todo, fresh, fresh_tokens, strict=True):
-                known[t] = (v, (tv.ids, tv.vectors))
-        elif todo:
-            fresh = encoder.encode_passages(todo, show_progress=show_progress)
-            known.update((t, (v, None)) for t, v in zip(todo, fresh, strict=True))
+        # in slices when someone watches the count, else in one call (its own tqdm bar)
+        step = _PROGRESS_STEP if progress is not None else max(len(todo), 1)
+        for start in range(0, len(todo), step):
+            part = todo[start : start + step]
+            if late:
+                fresh, fresh_tokens = encoder.encode_passages_with_tokens(part, show_progress)
+                for t, v, tv in zip(part, fresh, fresh_tokens, strict=True):
+                    known[t] = (v, (tv.ids, tv.vectors))
+            else:
+                fresh = encoder.encode_passages(part, show_progress=show_progress)
+                known.update((t, (v, None)) for t, v in zip(part, fresh, strict=True))
+            if progress is not None:
+                progress(start + len(part), len(todo))
         t_encode = time.perf_counter() - t1
         vectors = np.stack([known[t][0] for t in texts]).astype(np.float32)
         tokens = None

@@ -731,10 +731,18 @@ def _update_index(
     model: str | None,
     settings: Settings,
     show_progress: bool,
+    progress: Progress | None = None,
+    span: tuple[float, float] = (0.5, 0.95),
 ) -> tuple[int, int]:
     from .indexing import build_index
 
-    report = build_index(data, index_dir, model, settings, show_progress=show_progress)
+    def encoded(done: int, total: int) -> None:
+        low, high = span
+        _step(progress, low + (high - low) * done / max(total, 1),
+              f"encoding the new passages ({done} of {total})")
+
+    report = build_index(data, index_dir, model, settings, show_progress=show_progress,
+                         progress=encoded if progress is not None else None)
     log.info(
         "index %s updated: %d passages, %d encoded, %d reused (%.1fs, encoding %.1fs)",
         report.index_dir, report.passages, report.encoded, report.passages - report.encoded,
@@ -793,7 +801,9 @@ def commit(
                 load_catalog(data)  # the new catalog reads back
                 if update_index:
                     _step(progress, 0.5, "updating the index (encoding the new passages)")
-                    encoded, total = _update_index(data, index_dir, model, settings, show_progress)
+                    encoded, total = _update_index(
+                        data, index_dir, model, settings, show_progress, progress
+                    )
                 (data / _PENDING).unlink(missing_ok=True)
         except BaseException:
             if written and old_catalog is not None:

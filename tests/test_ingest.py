@@ -546,6 +546,25 @@ def test_size_limit(data: Path, tmp_path: Path):
         add_document(src, data_dir=data, update_index=False, settings=mb)
 
 
+def test_progress_counts_the_passages_encoded(data: Path, index_dir: Path, tmp_path: Path):
+    """The web chat's bar moves while a long article is encoded (it sat at 45 % throughout)."""
+    index = tmp_path / "index"
+    shutil.copytree(index_dir, index)
+    src = tmp_path / "kiosks.txt"
+    src.write_text("Ferry kiosks\n\n" + "".join(
+        f"Kiosk {i} on the ferry line runs the open model offline, its operator said, because "
+        f"the network at pier {i} is poor.\n\n" for i in range(70)
+    ), encoding="utf-8")
+    seen: list[tuple[float, str]] = []
+    r = add_document(src, data_dir=data, index_dir=index,
+                     progress=lambda f, m: seen.append((f, m)))
+    counts = [m for _, m in seen if m.startswith("encoding the new passages (")]
+    done = f"encoding the new passages ({r.encoded} of {r.encoded})"
+    assert len(counts) >= 2 and counts[-1] == done, counts
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
 def test_a_language_the_text_is_not_in_is_refused(data: Path, tmp_path: Path):
     """--lang en for a Chinese article: the catalog said en, every passage zh-Hans."""
     src = tmp_path / "a.txt"
