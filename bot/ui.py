@@ -85,8 +85,9 @@ _TEXT: dict[str, dict[str, str]] = {
         ),
         "error": "Something went wrong while searching. Please try again.",
         "rebuild": (
-            "The articles have changed since the search index was built, so it cannot "
-            "answer until it is rebuilt (whoever runs this app: python -m bot build)."
+            "The search index is out of date (the articles changed since it was built) or "
+            "damaged: it cannot answer until it is rebuilt (whoever runs this app: "
+            "python -m bot build)."
         ),
         "you": "You",
         "speaker": "Speaker",
@@ -126,7 +127,8 @@ _TEXT: dict[str, dict[str, str]] = {
         ),
         "error": "检索时出错，请重试。",
         "rebuild": (
-            "建立检索索引后文章有改动，重建索引后才能回答（运行本应用的人：python -m bot build）。"
+            "检索索引已过时（建立后文章有改动）或已损坏，重建后才能回答"
+            "（运行本应用的人：python -m bot build）。"
         ),
         "you": "你",
         "speaker": "说话人",
@@ -163,7 +165,8 @@ _TEXT: dict[str, dict[str, str]] = {
         ),
         "error": "檢索時出錯，請重試。",
         "rebuild": (
-            "建立檢索索引後文章有改動，重建索引後才能回答（運行本應用的人：python -m bot build）。"
+            "檢索索引已過時（建立後文章有改動）或已損壞，重建後才能回答"
+            "（運行本應用的人：python -m bot build）。"
         ),
         "you": "你",
         "speaker": "說話人",
