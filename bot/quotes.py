@@ -270,12 +270,14 @@ _APPOSITIVE = 160
 _EN_NAME = r"[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?: [A-Z][a-z]+(?:-[A-Z][a-z]+)?){1,2}"
 # "Dr. Angela Novak", "Ms Novak": a courtesy title before the name is not part of it
 _EN_HONORIFIC = r"(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?"
+# verbs that come before the speaker's name: `"…," said Tom Becker`
+_EN_SAID_BEFORE = "said|says|added|told|noted|explained|wrote"
 _EN_SAID_BY = re.compile(
     rf"(?<![A-Za-z])({_EN_NAME}),?\s+(?:also\s+)?(?:{_EN_VERBS})\b"
-    rf"|\b(?:said|says|added|told|noted|explained|wrote)\s+{_EN_HONORIFIC}({_EN_NAME})"
+    rf"|\b(?:{_EN_SAID_BEFORE})\s+{_EN_HONORIFIC}({_EN_NAME})"
     rf"(?![A-Za-z])"
     # "said Kestrel's founder, Tomasz Wielgus" / "said the company's lead analyst, Helen Ng"
-    rf"|\b(?:said|says|added|told|noted|explained|wrote)\s+(?:the\s+)?(?:[A-Z]?[a-z]+'s\s+)?"
+    rf"|\b(?:{_EN_SAID_BEFORE})\s+(?:the\s+)?(?:[A-Z]?[a-z]+'s\s+)?"
     rf"(?:[a-z-]+\s+){{0,3}}?(?:{_EN_TITLE_WORDS}),?\s+{_EN_HONORIFIC}({_EN_NAME})(?![A-Za-z])"
     # "Angela Novak, a venture investor, said" / "Priya Raman, who covers …, said"
     rf"|(?<![A-Za-z])({_EN_NAME}),\s+[^.\n]{{1,{_APPOSITIVE}}}?,\s+(?:also\s+)?"
@@ -291,7 +293,7 @@ _ACCORDING_GROUP = 5
 # one capitalised word with a speech verb: a surname ("Wang said", "said Li") or a pronoun
 _EN_ONE_WORD_SAID = re.compile(
     rf"(?<![A-Za-z])([A-Z][a-z]+),?\s+(?:also\s+)?(?:{_EN_VERBS})\b"
-    rf"|\b(?:said|says|added|told|noted|explained|wrote)\s+{_EN_HONORIFIC}([A-Z][a-z]+)"
+    rf"|\b(?:{_EN_SAID_BEFORE})\s+{_EN_HONORIFIC}([A-Z][a-z]+)"
     rf"(?![A-Za-z])"
 )
 # words this common open a sentence rather than a name ("Then Maria Delgado said", "First
@@ -542,7 +544,7 @@ class Attributor:
             re.compile(rf"according to\s+(?:[\w'’]+\s+){{1,3}}?{n}"),
             # "...," said Kestrel's founder, Tomasz Wielgus
             re.compile(
-                rf"\b(?:said|says|added|told|noted|explained|wrote)\s+(?:the\s+)?"
+                rf"\b(?:{_EN_SAID_BEFORE})\s+(?:the\s+)?"
                 rf"(?:[a-z]+['’]s\s+)?(?:[a-z-]+\s+){{0,3}}?(?:{_EN_TITLE_WORDS}),?\s+"
                 rf"(?:(?:dr|mr|mrs|ms|prof)\.?\s+)?{n}"
             ),
