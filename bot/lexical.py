@@ -432,7 +432,18 @@ _ATTRIBUTES: dict[str, tuple[str, ...]] = {
                   "大学", "毕业", "学位", "母校", "学历"),
     "subscription": ("subscription", "membership", "subscribe", "会员", "订阅", "月费"),
     "active users": ("monthly active", "daily active", "mau", "dau", "月活", "日活"),
+    # posts, each its own (a passage naming Kunlun's CEO does not name its CTO); asked only
+    # with "who" (_ASKS_WHO): "What did Kunlun's CEO say ..." asks his words
+    "post: ceo": ("ceo", "chief executive", "首席执行官"),
+    "post: cto": ("cto", "chief technology officer", "首席技术官", "技术长"),
+    "post: president": ("president", "总裁"),
+    "post: chairman": ("chairman", "chairwoman", "chair", "董事长"),
+    "post: dean": ("dean", "院长", "所长"),
+    "post: founder": ("founder", "founders", "co-founder", "创始人", "联合创始人"),
+    "post: head": ("director", "general manager", "总经理", "负责人"),
 }
+# "Who is Kunlun's CTO?", "智源研究院的院长是谁?": a question asking who holds a post
+_ASKS_WHO = re.compile(r"(?<![a-z])who(?:'s|m|se)?(?![a-z])|谁|哪位")
 # words that state an attribute in a passage but, in a question, mostly qualify something else
 # ("according to Robin Li's staff Q&A")
 _ATTRIBUTES_STATED: dict[str, tuple[str, ...]] = {"employees": ("staff", "employee", "员工")}
@@ -483,7 +494,12 @@ def attributes_asked(folded_query: str) -> frozenset[str]:
     or a reason ("What did Robin Li tell Baidu staff …?")."""
     if _ASKS_VIEW.search(folded_query) or _ASKS_REASON.search(folded_query):
         return frozenset()
-    return _attributes_in(folded_query, stated=False)
+    asked = _attributes_in(folded_query, stated=False)
+    if _ASKS_WHO.search(folded_query) is None:
+        return frozenset(a for a in asked if not a.startswith("post: "))
+    if "founding" in asked:  # "Who founded Baidu?" asks for its founder
+        asked = asked - {"founding"} | {"post: founder"}
+    return asked
 
 
 def gives_date(text: str) -> bool:
@@ -501,6 +517,8 @@ def figures(text: str) -> tuple[bool, frozenset[str]]:
 # glossary kinds that say whom a question is about; products and terms (ERNIE, open source)
 # are what it asks about: "How many calls does ERNIE serve a day?" is a question on ERNIE
 _NAME_KINDS = frozenset({"person", "org"})
+# the kinds a fact belongs to: "How many parameters does Pangu have?" asks Pangu's
+_SUBJECT_KINDS = _NAME_KINDS | {"product"}
 # jieba's tags for interjections, modal particles and onomatopoeia
 _INTERJECTIONS = frozenset({"e", "y", "o"})
 
@@ -526,6 +544,13 @@ class Expander:
             (e.canonical, re.compile(_alternation([fold(a) for a in e.aliases])))
             for e in entries
             if e.kind in _NAME_KINDS and e.aliases
+        ]
+        #: each person, organisation and product: its canonical name and a pattern of its
+        #: aliases (what a fact may be asked of)
+        self.subjects: list[tuple[str, re.Pattern[str]]] = [
+            (e.canonical, re.compile(_alternation([fold(a) for a in e.aliases])))
+            for e in entries
+            if e.kind in _SUBJECT_KINDS and e.aliases
         ]
         #: every alias of every entry, folded
         self.aliases = frozenset(fold(a) for e in entries for a in e.aliases)
@@ -554,6 +579,11 @@ class Expander:
     def names_in(self, folded_text: str) -> list[str]:
         """Canonical names of the people and organisations a folded text mentions by name."""
         return [name for name, pattern in self.names if pattern.search(folded_text)]
+
+    def subjects_in(self, folded_text: str) -> list[tuple[str, re.Pattern[str]]]:
+        """The people, organisations and products a folded text names (canonical name and
+        alias pattern each)."""
+        return [(name, pattern) for name, pattern in self.subjects if pattern.search(folded_text)]
 
     def strip_names(self, folded_query: str) -> str:
         """The folded query without the people and organisations it names: what it asks

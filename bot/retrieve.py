@@ -440,10 +440,14 @@ class Engine:
         best = allowed[np.argsort(-fused[allowed], kind="stable")]
         # "How old is Robin Li?": the best passages are his, but none gives an age
         asked = attributes_asked(folded) if s.attribute_depth else frozenset()
+        # "How many parameters does Pangu have?": a passage giving Tiangong's counts only
+        # when it names Pangu (or Huawei), or is Pangu's people's own words
+        subjects = self.expander.subjects_in(folded) if asked else []
         # read off the few best passages when asked, not at load: a million passages would
         # take minutes
         stated = frozenset().union(
-            *(attributes_mentioned(self.rows[i]["text"]) for i in best[: s.attribute_depth])
+            *(attributes_mentioned(self.rows[i]["text"])
+              for i in best[: s.attribute_depth] if self._about(int(i), subjects))
         ) if asked else frozenset()
         unstated = asked - stated
         ranked = [Scored(int(i), float(fused[i]), float(dense[i]), float(lex[i])) for i in best]
@@ -483,6 +487,16 @@ class Engine:
             "attributes_missing": float(len(unstated)),
         }
         return ranked, evidence
+
+    def _about(self, idx: int, subjects: list[tuple[str, re.Pattern[str]]]) -> bool:
+        """Whether a passage is about one of the people, organisations or products a question
+        names (any, when it names none): it names one, or is one's own words."""
+        if not subjects:
+            return True
+        text = fold(self.rows[idx]["text"])
+        return any(
+            self.speakers[idx] == name or pattern.search(text) for name, pattern in subjects
+        )
 
     def _gap_sides(
         self, q: np.ndarray, cosines: np.ndarray, allowed: np.ndarray, neutral: bool

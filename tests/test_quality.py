@@ -1030,6 +1030,11 @@ def test_more_off_topic_questions_get_nothing(question: str, data_dir: Path, ind
         ("Why is Baidu's stock falling?", set()),
         # a word inside a hyphenated compound is not the word
         ("Which college-entrance-exam joke did Li make?", set()),
+        # a post is asked with "who"; "who founded" asks for the founder
+        ("昆侖萬維的技術長是誰?", {"post: cto"}),
+        ("Who founded Baidu?", {"post: founder"}),
+        ("When was Baidu founded?", {"founding"}),
+        ("What did Kunlun's CEO say about inference costs?", set()),
     ],
 )
 def test_attributes_asked_as_facts(question: str, asked: set[str]):
@@ -1039,7 +1044,9 @@ def test_attributes_asked_as_facts(question: str, asked: set[str]):
 @pytest.mark.parametrize(
     "question",
     ["What is Fang Han's net worth?", "王小川今年几岁?", "文心一言有多少月活用户?",
-     "方漢是哪所大學畢業的?"],
+     "方漢是哪所大學畢業的?",
+     # the best passages state a parameter count, a market value and a CEO, of others
+     "華為盤古大模型有多少參數?", "百川智能最近一轮融资估值多少?", "昆侖萬維的技術長是誰?"],
 )
 def test_a_fact_the_best_passages_never_mention_gets_nothing(
     question: str, data_dir: Path, index_dir: Path
@@ -1055,6 +1062,8 @@ def test_a_fact_the_best_passages_never_mention_gets_nothing(
         ("天工3.0的参数规模有多大?", "参数"),  # a fact the articles state
         ("How did Kunlun's share price move when Tiangong 3.0 launched?", "股價"),
         ("Does Robin Li think open-source models make a profit?", "開源"),  # a view on one
+        ("Who is Baichuan's CEO?", "CEO Wang Xiaochuan"),
+        ("Who founded Baidu?", "創始人"),
     ],
 )
 def test_a_fact_the_articles_state_is_answered(
@@ -1067,7 +1076,7 @@ def test_a_fact_the_articles_state_is_answered(
 def test_the_attribute_check_refuses_off_topic_questions_only(engine):
     """Over the question sets' questions that ask for a fact by name: with the check, many
     more off-topic ones get nothing and no answerable one more is left unanswered
-    (measured over the first sixteen sets: 29 more refused, none lost)."""
+    (measured over the eighteen sets here: 56 more of 99 refused, none of 5 lost)."""
     questions = [
         q for path in sorted(OWN_SET.parent.glob("questions*.jsonl"))
         for q in load_questions(path) if attributes_asked(fold(q.query))
@@ -1086,7 +1095,7 @@ def test_the_attribute_check_refuses_off_topic_questions_only(engine):
         off_without, on_without = answered()
     finally:
         engine.settings = settings
-    assert off_with <= off_without - 20 and on_with == on_without, (
+    assert off_with <= off_without - 45 and on_with == on_without, (
         off_with, off_without, on_with, on_without)
 
 
