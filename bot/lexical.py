@@ -431,7 +431,9 @@ _ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "education": ("university", "college", "degree", "graduate", "graduated", "alma mater",
                   "大学", "毕业", "学位", "母校", "学历"),
     "subscription": ("subscription", "membership", "subscribe", "会员", "订阅", "月费"),
-    "active users": ("monthly active", "daily active", "mau", "dau", "月活", "日活"),
+    "active users": ("monthly active", "daily active", "mau", "dau", "月活", "日活",
+                     "how many users", "number of users", "user base", "多少用户", "多少个用户",
+                     "多少名用户", "用户数", "用户量", "用户规模"),
     # posts, each its own (a passage naming Kunlun's CEO does not name its CTO); asked only
     # with "who" (_ASKS_WHO): "What did Kunlun's CEO say ..." asks his words
     "post: ceo": ("ceo", "chief executive", "首席执行官"),
@@ -454,7 +456,9 @@ _ASKS_VIEW = re.compile(
     r"|opinion|opinions|argue|argues|argued|claim|claims|feel|feels|mean|means|suggest"
     r"|suggests|explain|explains|describe|describes|compare|compared|criticiz\w*|criticis\w*"
     r"|warn\w*|predict\w*|advi[sc]e\w*|stance|position)(?![a-z])"
-    r"|认为|看法|怎么看|如何看|看待|表示|说|讲|谈|称|觉得|观点|态度|评价|批评|建议|提醒|告诉"
+    # 讲话, 演讲, 谈话: a speech, not saying something about the fact
+    r"|认为|看法|怎么看|如何看|看待|表示|说|(?<!演)讲(?!话)|谈(?!话)|称|觉得|观点|态度|评价|批评|建议"
+    r"|提醒|告诉"
     r"|要求|怎么|如何|为啥|预测|强调|指出|主张"
 )
 
