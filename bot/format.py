@@ -17,10 +17,15 @@ def citation(
     date: str | None,
     paragraph: int,
     name: str | None = None,
+    part: tuple[int, int] | None = None,
 ) -> str:
     """``<title> — <outlet>, <date>, ¶N``; unknown parts are left out, never invented. With
-    neither title nor outlet, ``name`` (the file name the document was added under) heads it."""
-    tail = ", ".join(x for x in (outlet, date, f"¶{paragraph}" if paragraph else None) if x)
+    neither title nor outlet, ``name`` (the file name the document was added under) heads it.
+    ``part`` (k, n): the passage is the k-th of the n a long paragraph was split into."""
+    where = f"¶{paragraph}" if paragraph else None
+    if where and part is not None and part[1] > 1:
+        where += f" (part {part[0]} of {part[1]})"
+    tail = ", ".join(x for x in (outlet, date, where) if x)
     title = title or (None if outlet else name)
     if title and tail:
         return f"{title} — {tail}"

@@ -27,6 +27,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[.\-'][A-Za-z0-9]+)*")
 _VERSIONED = re.compile(
     r"(?<![A-Za-z0-9.\-])([A-Za-z]{2,})\s?(\d+(?:\.\d+)?[A-Za-z]?)(?![A-Za-z0-9])"
 )
+_POSSESSIVE = re.compile(r"['’]s$")
 _VERSIONED_NAME = re.compile(r"([a-z]{2,})-(\d+(?:\.\d+)?[a-z]?)")
 # the version at the end of a glossary alias ("ernie 4.0", "eb4", "文心4.0")
 _ALIAS_VERSION = re.compile(r"(?<=[a-z\u3400-\u9fff])\s?(\d+(?:\.\d+)?[a-z]?)$")
@@ -1002,7 +1003,10 @@ class LexicalIndex:
         text = _VERSIONED.sub(r"\1-\2", text)
         folded = fold(text)
         families = self.expander.person_families if self.expander else frozenset()
-        names = list(dict.fromkeys(name for _, _, name in _name_spans(text, folded, families)))
+        # (a possessive is no part of the name: "Tiangong 3.0's" names Tiangong 3.0)
+        names = list(dict.fromkeys(
+            _POSSESSIVE.sub("", name) for _, _, name in _name_spans(text, folded, families)
+        ))
         if not names:
             return []
         # (a Chinese person's name counts whole: 陈平安 is not known for the 平安 of some

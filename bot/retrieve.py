@@ -197,6 +197,7 @@ class Engine:
             )
         self.langs = np.array([r["lang"] for r in self.rows])
         self.doc_ids = np.array([r["doc_id"] for r in self.rows])
+        self.parts = _paragraph_parts(self.rows)
         # the embedding bias is between languages, not between the two Chinese scripts
         self.families = np.array(["en" if lang == "en" else "zh" for lang in self.langs])
         self.language_axis, self.language_coord = self._language_axis()
@@ -512,15 +513,17 @@ class Engine:
         return float(cosines[allowed].max()), float(bg_cos.max())
 
     def _names_outside(self, folded: str, allowed: np.ndarray) -> list[str]:
-        """The people and organisations the question names that no allowed passage mentions
-        (by any alias, or as the passage's speaker): the glossary's, and the people the
-        articles quote outside it ("Maria Delgado", found when an article was added)."""
+        """The people, organisations and products the question names that no allowed
+        passage mentions (by any alias, or as the passage's speaker): the glossary's, and the
+        people the articles quote outside it ("Maria Delgado", found when an article was
+        added)."""
         return [n for n in self._names_asked(folded) if not self._mentions(n)[allowed].any()]
 
     def _names_asked(self, folded: str) -> list[str]:
-        """The people and organisations a folded question names (glossary names and roles,
-        and the articles' other speakers), once each."""
-        named = self.expander.names_in(folded) + self.expander.people_by_role(folded)
+        """The people, organisations and products a folded question names (glossary names
+        and roles, and the articles' other speakers), once each."""
+        named = [n for n, _ in self.expander.subjects_in(folded)]
+        named += self.expander.people_by_role(folded)
         return list(dict.fromkeys(named + self._others_named(folded)))
 
     def _others_named(self, folded: str) -> list[str]:
@@ -545,13 +548,14 @@ class Engine:
         return {f: o[0] for f, o in by_family.items() if len(o) == 1 and f not in taken}
 
     def _mentions(self, name: str) -> np.ndarray:
-        """Which passages mention ``name`` (a glossary person or organisation, or a speaker
+        """Which passages mention ``name`` (a glossary person, organisation or product, or a speaker
         of the articles) or are its words; computed on first use (only filtered searches
         need it)."""
         got = self._mention_masks.get(name)
         if got is None:
             pattern = next(
-                (p for n, p in self.expander.names if n == name), re.compile(_name_regex(name))
+                (p for n, p in self.expander.subjects if n == name),
+                re.compile(_name_regex(name)),
             )
             got = np.array([bool(pattern.search(t)) for t in self.lexical.folded_texts],
                            dtype=bool)
@@ -791,12 +795,18 @@ class Engine:
 
     # -- hits ------------------------------------------------------------------------------
 
+    def _citation(self, idx: int) -> str:
+        row = self.rows[idx]
+        doc = self.docs[row["doc_id"]]
+        return citation(doc.title, doc.outlet, doc.date, row["paragraph"], doc.source_name,
+                        part=self.parts[idx])
+
     def _report(self, idx: int) -> Report:
         row = self.rows[idx]
         doc = self.docs[row["doc_id"]]
         return Report(
             doc_id=row["doc_id"],
-            citation=citation(doc.title, doc.outlet, doc.date, row["paragraph"], doc.source_name),
+            citation=self._citation(idx),
             lang=row["lang"],
             text=row["text"],
             source_path=doc.source_path,
@@ -821,7 +831,7 @@ class Engine:
             lang=row["lang"],
             paragraph=row["paragraph"],
             score=round(float(score), 4),
-            citation=citation(doc.title, doc.outlet, doc.date, row["paragraph"], doc.source_name),
+            citation=self._citation(cand.idx),
             heading=row.get("heading"),
             match=match_label(score),
             speaker=row.get("speaker"),
@@ -835,6 +845,21 @@ class Engine:
 _MIN_SHARE = 1e-3
 _ENGINES: dict[tuple[str, str, str | None], Engine] = {}
 _LOCK = threading.Lock()
+
+
+def _paragraph_parts(rows: list[dict[str, Any]]) -> list[tuple[int, int] | None]:
+    """Each passage's place among the passages of its paragraph (part, count), or None when
+    the paragraph is one passage: a long paragraph is cited part by part."""
+    keys = [(r["doc_id"], r["paragraph"]) for r in rows]
+    counts: dict[tuple[str, int], int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    seen: dict[tuple[str, int], int] = {}
+    parts: list[tuple[int, int] | None] = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        parts.append((seen[key], counts[key]) if counts[key] > 1 else None)
+    return parts
 
 
 def _name_regex(name: str) -> str:

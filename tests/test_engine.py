@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -51,6 +52,16 @@ def test_hits_are_exact_cited_spans(data_dir: Path, index_dir: Path):
         assert hit.lang in {"en", "zh-Hans", "zh-Hant"}
         assert 0 < hit.score <= 1 and hit.match in {"strong", "good", "fair", "weak"}
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_passages_of_one_long_paragraph_have_their_own_citations(data_dir: Path, index_dir: Path):
+    """The English article's second paragraph is split into many passages: each is cited with
+    its part, so a copied citation locates it."""
+    hits = retrieve("Robin Li open source closed source", 10, langs=["en"],
+                    data_dir=data_dir, index_dir=index_dir)
+    cited = [h.citation for h in hits if h.paragraph == 2]
+    assert len(cited) >= 3 and len(set(cited)) == len(cited), cited
+    assert all(re.search(r"¶2 \(part \d+ of \d+\)$", c) for c in cited), cited
 
 
 def test_english_question_finds_chinese_only_answer(data_dir: Path, index_dir: Path):
@@ -132,6 +143,10 @@ def test_a_filter_leaving_out_the_person_asked_about_gives_no_answer(
     assert ask("方汉怎么看推理成本?", data_dir, index_dir, doc_ids=[jiemian]) == []
     # his own words count as mentioning him, named or not
     assert ask(q, data_dir, index_dir, speaker="Fang Han")
+    # a product too: no English passage names SkyMusic (天工) or Tiangong
+    assert ask("What is SkyMusic?", data_dir, index_dir, langs=["en"]) == []
+    assert ask("What is SkyMusic?", data_dir, index_dir, doc_ids=[jiemian]) == []
+    assert ask("What is SkyMusic?", data_dir, index_dir, doc_ids=[nbd])
 
 
 def test_speaker_filter_takes_any_spelling_and_refuses_unknown_names(

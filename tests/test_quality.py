@@ -1071,6 +1071,8 @@ def test_a_fact_the_best_passages_never_mention_gets_nothing(
         ("Does Robin Li think open-source models make a profit?", "開源"),  # a view on one
         ("Who is Baichuan's CEO?", "CEO Wang Xiaochuan"),
         ("Who founded Baidu?", "創始人"),
+        # a possessive after a version is no unknown name ("tiangong-3.0's")
+        ("What is Tiangong 3.0's parameter count?", "參數"),
     ],
 )
 def test_a_fact_the_articles_state_is_answered(

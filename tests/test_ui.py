@@ -207,6 +207,9 @@ def test_citations_name_what_is_known() -> None:
     assert citation(None, "O", None, 3, "notes.txt") == "O, ¶3"
     assert citation(None, None, "2024-01-01", 3, "notes.txt") == "notes.txt — 2024-01-01, ¶3"
     assert citation(None, None, None, 3) == "¶3"
+    # a paragraph split into passages is cited part by part
+    assert citation(None, "O", None, 2, part=(5, 23)) == "O, ¶2 (part 5 of 23)"
+    assert citation(None, "O", None, 2, part=(1, 1)) == "O, ¶2"
 
 
 def test_citation_keeps_its_date_on_one_line() -> None:
