@@ -476,12 +476,31 @@ def _zh_names(folded: str) -> Iterator[tuple[str, int, int]]:
             continue
         # a two-character name jieba tags may still lack its last character (吴佩 + 珊)
         whole = _with_given_name(word, flag, tagged[i + 1 : i + 2])
+        shifted = _shifted_name(word, flag, tagged[i + 1 : i + 2], folded)
         if whole is not None:
             yield whole, pos, pos + len(whole)
+            skip = 1
+        elif shifted is not None:
+            yield shifted, pos + 1, pos + 1 + len(shifted)
             skip = 1
         elif flag == "nr" and len(word) > 1 and not is_common_word(word):
             yield word, pos, end
         pos = end
+
+
+def _shifted_name(
+    word: str, flag: str, after: list[tuple[str, str]], folded: str
+) -> str | None:
+    """茶农陈明日前…, cut 茶 / 农陈 / 明日: a two-character "name" that is no family name
+    and a family name, read one character on (陈明) when the article writes that name again
+    (陈明说); else None."""
+    if (
+        flag != "nr" or len(word) != 2 or word[0] in _ZH_SURNAMES
+        or word[1] not in _ZH_SURNAMES or not after or not CJK.fullmatch(after[0][0][:1])
+    ):
+        return None
+    name = word[1] + after[0][0][0]
+    return name if folded.count(name) >= 2 else None
 
 
 def _with_given_name(word: str, flag: str, after: list[tuple[str, str]]) -> str | None:
@@ -490,6 +509,9 @@ def _with_given_name(word: str, flag: str, after: list[tuple[str, str]]) -> str 
     if not after or word[0] not in _ZH_SURNAMES or not CJK.fullmatch(word[0]):
         return None
     nxt, nflag = after[0]
+    if (nflag == "v" and len(word) <= 2 and len(nxt) == 2 and nxt[1] == "说"
+            and CJK.fullmatch(nxt[0]) and flag.startswith(("nr", "ns"))):
+        return word + nxt[0]  # 陈 + 明说 ("to say outright"): 陈明 says
     if nflag.startswith(_NOT_GIVEN_NAME) or not all(CJK.fullmatch(c) for c in nxt):
         return None
     if len(word) == 1 and nxt in ("女士", "先生"):

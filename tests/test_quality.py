@@ -500,6 +500,12 @@ def test_people_outside_the_glossary_are_speakers_in_their_article(
     assert [p.canonical for p in discover_people(zh, glossary)] == ["雷军"]
     quotes, speaker = attribute(zh, "", "", glossary + discover_people(zh, glossary))
     assert speaker == "雷军" and [q.speaker for q in quotes] == ["雷军"]
+    # jieba's cuts across a name: 茶 / 农陈 / 明日 (the name written again reads it 陈明), and
+    # 陈 / 明说 ("to say outright"); one character on alone is no name (农陈日前表示)
+    tea = "云南普洱茶农陈明日前接受采访时表示,春茶减产三成。“天气太干了。”陈明说。"
+    assert [p.canonical for p in discover_people(tea, glossary)] == ["陈明"]
+    assert [p.canonical for p in discover_people("“今年不错。”苏志明说。", glossary)] == ["苏志明"]
+    assert discover_people("他明说了自己的想法。", glossary) == []
     # the five articles quote nobody outside the glossary by name
     rows = [json.loads(line) for line in (index_dir / "passages.jsonl").open(encoding="utf-8")]
     for doc in {r["doc_id"] for r in rows}:
