@@ -119,13 +119,14 @@ def parser() -> argparse.ArgumentParser:
 
 def _ask(args: argparse.Namespace, question: str) -> int:
     from .format import hits_to_json, hits_to_text
+    from .passages import detect_lang
     from .retrieve import retrieve
 
     hits = retrieve(
         question, args.k, data_dir=args.data, index_dir=args.index, model=args.model,
         min_score=args.min_score, speaker=args.speaker, langs=args.lang, doc_ids=args.doc,
     )
-    print(hits_to_json(hits) if args.json else hits_to_text(hits))
+    print(hits_to_json(hits) if args.json else hits_to_text(hits, detect_lang(question)))
     if not hits and not args.json and (args.speaker or args.lang or args.doc):
         from .retrieve import get_engine
 

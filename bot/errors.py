@@ -24,7 +24,8 @@ class IndexCorruptError(QuoteBotError):
 
 
 class IndexLocationError(QuoteBotError):
-    """The index directory holds other files: building there would replace them."""
+    """The index directory cannot take an index: it holds other files (building there would
+    replace them), or the folder it would go in does not exist (a mistyped path)."""
 
 
 class CorpusError(QuoteBotError):

@@ -46,10 +46,19 @@ def match_label(
     return "fair" if score >= fair else "weak"
 
 
-def hits_to_text(hits: Sequence[Hit]) -> str:
-    """Human-readable answer: one block per passage, citation first."""
+#: what an answer without passages says, in the question's language
+NO_ANSWER = {
+    "en": "No passage in these articles answers that.",
+    "zh-Hans": "这些文章中没有回答这个问题的段落。",
+    "zh-Hant": "這些文章中沒有回答這個問題的段落。",
+}
+
+
+def hits_to_text(hits: Sequence[Hit], lang: str = "en") -> str:
+    """Human-readable answer: one block per passage, citation first; with no passage, a
+    sentence saying so in ``lang`` (the question's language)."""
     if not hits:
-        return "No passage in these articles answers that."
+        return NO_ANSWER.get(lang, NO_ANSWER["en"])
     blocks = []
     for n, hit in enumerate(hits, 1):
         head = f"[{n}] {hit.citation}  ({LANG_NAMES.get(hit.lang, hit.lang)}, {hit.match})"

@@ -163,10 +163,10 @@ class Engine:
         hint = store.rebuild_hint(self.data_dir, self.index_dir, model)
         if build_if_missing and not store.exists(self.index_dir):
             if not self.index_dir.parent.is_dir():
-                from .errors import IndexCorruptError
+                from .errors import IndexLocationError
 
                 # a mistyped --index should not create folders wherever it points
-                raise IndexCorruptError(
+                raise IndexLocationError(
                     f"no index at {self.index_dir}, and its folder {self.index_dir.parent} "
                     f"does not exist; check the path, or build one there: {hint}"
                 )

@@ -43,7 +43,7 @@ except ImportError as exc:  # pragma: no cover - exercised with gradio hidden fr
 
 from .clean import CJK
 from .corpus import DocInfo, load_catalog
-from .format import LANG_NAMES
+from .format import LANG_NAMES, NO_ANSWER
 from .ingest import FORMATS, add_document
 from .lexical import fold, traditional
 from .passages import article, detect_lang
@@ -74,7 +74,7 @@ EXAMPLES = [
 _TEXT: dict[str, dict[str, str]] = {
     "en": {
         "lead": "{n} passage{ns} from {m} article{ms}",
-        "none": "No passage in these articles answers that.",
+        "none": NO_ANSWER["en"],
         "filtered_out": (
             "No passage is in the chosen articles, languages and speaker; widen the filters."
         ),
@@ -119,7 +119,7 @@ _TEXT: dict[str, dict[str, str]] = {
     },
     "zh-Hans": {
         "lead": "找到 {n} 段出处，来自 {m} 篇文章",
-        "none": "这些文章中没有回答这个问题的段落。",
+        "none": NO_ANSWER["zh-Hans"],
         "filtered_out": "所选文章、语言和说话人之下没有任何段落，请放宽筛选条件。",
         "speaker_gone": "已没有段落归于 {name}，请刷新页面。",
         "filtered_names": (
@@ -157,7 +157,7 @@ _TEXT: dict[str, dict[str, str]] = {
     },
     "zh-Hant": {
         "lead": "找到 {n} 段出處，來自 {m} 篇文章",
-        "none": "這些文章中沒有回答這個問題的段落。",
+        "none": NO_ANSWER["zh-Hant"],
         "filtered_out": "所選文章、語言和說話人之下沒有任何段落，請放寬篩選條件。",
         "speaker_gone": "已沒有段落歸於 {name}，請重新載入頁面。",
         "filtered_names": (

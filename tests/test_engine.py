@@ -264,7 +264,7 @@ def test_a_short_question_naming_a_subject_is_answered(
 
 def test_a_mistyped_index_folder_is_not_created(data_dir: Path, tmp_path: Path):
     target = tmp_path / "no" / "such" / "index"
-    with pytest.raises(IndexCorruptError, match="does not exist"):
+    with pytest.raises(IndexLocationError, match="does not exist"):
         retrieve("why not open source?", data_dir=data_dir, index_dir=target)
     assert not (tmp_path / "no").exists()
 

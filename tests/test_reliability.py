@@ -353,6 +353,18 @@ def test_cli_interactive_survives_bad_lines(data_dir: Path, index_dir: Path) -> 
     assert out.count("    source: ") >= 3  # the three good questions, one passage each
 
 
+def test_cli_says_there_is_no_answer_in_the_questions_language(
+    data_dir: Path, index_dir: Path
+) -> None:
+    from bot.format import NO_ANSWER
+
+    for question, lang in [("李彥宏的太太是誰?", "zh-Hant"), ("李彦宏的太太是谁?", "zh-Hans"),
+                           ("Who is Robin Li's wife?", "en")]:
+        r = cli("ask", question, "--data", str(data_dir), "--index", str(index_dir))
+        assert r.returncode == 0, r.stderr.decode("utf-8", "replace")
+        assert r.stdout.decode("utf-8").strip() == NO_ANSWER[lang]
+
+
 def test_cli_interactive_json_prints_only_json(data_dir: Path, index_dir: Path) -> None:
     r = cli("ask", "--json", "-k", "1", "--data", str(data_dir), "--index", str(index_dir),
             stdin=b"why not open source?\nweather in Paris tomorrow\n")
