@@ -147,7 +147,11 @@ def _interactive(args: argparse.Namespace) -> int:
 
     # with --json, stdout carries only the answers (a reader parses it): the talk goes to stderr
     talk = sys.stderr if args.json else sys.stdout
-    print("Ask a question (English, 简体, 繁體); an empty line or Ctrl-D quits.", file=talk)
+    # typed at a terminal, an empty line quits; a file of questions piped in is read to its
+    # end, its blank lines skipped (one between two questions must not drop the rest)
+    typed = sys.stdin.isatty()
+    print("Ask a question (English, 简体, 繁體); an empty line or Ctrl-D quits."
+          if typed else "Reading questions from standard input, one per line.", file=talk)
     if isinstance(sys.stdin, io.TextIOWrapper):
         # bytes that are not UTF-8 become lone surrogates, which the question cleaner drops
         # (as for command-line arguments), instead of ending the session with a traceback
@@ -160,7 +164,9 @@ def _interactive(args: argparse.Namespace) -> int:
         except EOFError:
             return 0
         if not line.strip():
-            return 0
+            if typed:
+                return 0
+            continue
         try:
             _ask(args, line)
         except (QuoteBotError, TypeError) as exc:

@@ -655,6 +655,8 @@ def source_html(
         else:
             body = esc(block.text)
         if block.kind == "title":
+            if "".join(block.text.split()) == "".join(heading.split()) and e <= s:
+                continue  # the header above shows it already
             parts.append(f'<h4 class="qb-doc-title">{body}</h4>')
         elif block.kind == "heading":
             parts.append(f'<p class="qb-doc-heading">{body}</p>')

@@ -564,6 +564,10 @@ def test_source_viewer_highlights_the_passage(
         same = ui.source_html(hit.doc_id, hit.start, hit.end, data_dir, "en", hit.paragraph,
                               expect=hit.text)
         assert same == out
+    # the title is shown once, in the header (the file's title line is not repeated under it)
+    title = "李彦宏内部讲话:闭源模型在能力上会持续领先,大模型创业公司应足够专注"
+    head = ui.source_html("000_483ad79ec9aeb76f", 0, 0, data_dir, "en")
+    assert head.count(title) == 1 and "qb-src-title" in head
     # the article edited since the answer: the span no longer holds the passage
     stale = ui.source_html(hit.doc_id, hit.start + 1, hit.end + 1, data_dir, "zh-Hant",
                            hit.paragraph, expect=hit.text)
