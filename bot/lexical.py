@@ -421,6 +421,7 @@ _ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "revenue": ("revenue", "revenues", "sales", "turnover", "营收", "收入", "营业额", "销售额"),
     "profit": ("profit", "profits", "net income", "earnings", "利润", "净利", "盈利"),
     "valuation": ("valuation", "valued at", "market cap", "market value", "估值", "市值"),
+    "market share": ("market share", "share of the market", "市场份额", "市场占有率", "市占率"),
     "funding": ("funding", "raised", "raise", "financing", "融资", "融了"),
     "parameters": ("parameters", "parameter", "参数"),
     "employees": ("employees", "headcount", "workforce", "员工人数", "员工数", "员工总数",

@@ -1059,7 +1059,8 @@ def test_attributes_asked_as_facts(question: str, asked: set[str]):
     ["What is Fang Han's net worth?", "王小川今年几岁?", "文心一言有多少月活用户?",
      "方漢是哪所大學畢業的?",
      # the best passages state a parameter count, a market value and a CEO, of others
-     "華為盤古大模型有多少參數?", "百川智能最近一轮融资估值多少?", "昆侖萬維的技術長是誰?"],
+     "華為盤古大模型有多少參數?", "百川智能最近一轮融资估值多少?", "昆侖萬維的技術長是誰?",
+     "What is Baidu's market share in search?"],
 )
 def test_a_fact_the_best_passages_never_mention_gets_nothing(
     question: str, data_dir: Path, index_dir: Path
