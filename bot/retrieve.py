@@ -395,10 +395,15 @@ class Engine:
         lex_groups = self.families if s.balance_lexical else np.zeros(len(self.rows), dtype=bool)
         for group in np.unique(lex_groups):
             _add_rrf(fused, lex, (lex > 0) & mask & (lex_groups == group), s.w_lexical, s.rrf_k)
+        # whether some allowed passage shares a word with the question, in any spelling
+        matched = (lex > 0) & mask
         if s.w_gloss and detect_lang(query) == "en":
             # an English question also ranks Chinese passages by their dictionary glosses
             gloss = self.lexical.gloss_scores(query)
             _add_rrf(fused, gloss, (gloss > 0) & mask, s.w_gloss, s.rrf_k)
+            matched |= (gloss > 0) & mask
+        if chars is not None:
+            matched |= (chars > 0) & mask
         if q_tokens is not None:
             # late interaction: word-level matches the pooled vector blurs; scored for the
             # late_depth best candidates so far and ranked within each language family
@@ -467,6 +472,9 @@ class Engine:
         if rest_cos is not None and q_rest is not None:
             topic_top, topic_bg = self._gap_sides(q_rest, rest_cos, allowed, neutral)
         unknown = len(self.lexical.unknown_names(query, s.name_max_zipf))
+        # filters that leave no passage sharing a word with the question (an article on
+        # something else, for "why not open source?"): what is left is only near by chance
+        unmatched = 0.0 < len(allowed) < len(self.rows) and not matched.any()
         if len(allowed) < len(self.rows):
             # "what did Fang Han say ..." over articles where he never appears: the name is
             # unknown to the passages searched, as a name the corpus never mentions is;
@@ -486,6 +494,7 @@ class Engine:
             "neutral": float(neutral),
             "subject": float(self.lexical.has_subject(query, s.subject_max_words, s.subject_zipf)),
             "attributes_missing": float(len(unstated)),
+            "filtered_unmatched": float(unmatched),
         }
         return ranked, evidence
 
@@ -642,7 +651,8 @@ class Engine:
     def confidence(self, evidence: dict[str, float]) -> float:
         """How likely the corpus answers the question at all (0..1)."""
         s = self.settings
-        if not evidence.get("subject", 1.0) or evidence.get("attributes_missing", 0.0):
+        if (not evidence.get("subject", 1.0) or evidence.get("attributes_missing", 0.0)
+                or evidence.get("filtered_unmatched", 0.0)):
             return 0.0
         # two rankers' evidence: how far the best passage beats off-topic text (dense), and
         # how much of the question the articles' vocabulary covers at all (lexical); a name

@@ -13,6 +13,7 @@ import json
 import shutil
 import sys
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -361,6 +362,35 @@ def test_an_added_article_names_its_own_speakers(
     others = [d.doc_id for d in load_catalog(data) if d.doc_id != r.doc_id]
     assert retrieve(asked, data_dir=data, index_dir=index, doc_ids=others) == []
     assert retrieve(asked, data_dir=data, index_dir=index, speaker="Robin Li") == []
+
+
+def test_a_filter_to_an_article_on_something_else_gives_no_answer(
+    data: Path, index_dir: Path, tmp_path: Path
+):
+    """Filtered to an article that shares no word with the question, its passages are near
+    the question only by chance (a tester's lunar-farming article answered "why not open
+    source?" at confidence 0.55 before)."""
+    index = tmp_path / "index"
+    shutil.copytree(index_dir, index)
+    src = tmp_path / "lunar.txt"
+    src.write_text(
+        "Zhang Wei says lunar greenhouses will feed astronauts by 2030\n\n"
+        "Beijing, March 3, 2025 — Zhang Wei, chief scientist of the Lunar Agriculture Lab, "
+        "said on Monday that sealed greenhouses on the Moon could grow enough lettuce and "
+        "potatoes to feed a crew of four by 2030.\n\n"
+        '"We have grown potatoes in simulated lunar soil for three full cycles, and the yield '
+        'is already sixty percent of what we get on Earth," Zhang said at a press briefing.\n\n'
+        'He added that the main obstacle is not the soil but radiation. "Shielding costs more '
+        'than everything else combined," he said.\n',
+        encoding="utf-8",
+    )
+    r = add_document(src, data_dir=data, index_dir=index)
+    ask = partial(retrieve, "why not open source?", data_dir=data, index_dir=index)
+    assert ask(doc_ids=[r.doc_id]) == []
+    assert ask(doc_ids=[r.doc_id], min_score=0.0)  # loosened: the nearest passages
+    assert ask()  # the articles on open source answer it
+    assert retrieve("How much do lunar potatoes yield?", data_dir=data, index_dir=index,
+                    doc_ids=[r.doc_id])
 
 
 def test_a_name_jieba_reads_as_a_word_and_a_name_is_known_once_added(
