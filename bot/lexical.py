@@ -428,7 +428,9 @@ _ATTRIBUTES: dict[str, tuple[str, ...]] = {
                   "多少员工", "多少名员工", "多少位员工", "雇员"),
     "stock": ("stock", "stock price", "share price", "股价", "股票"),
     "net worth": ("net worth", "fortune", "wealth", "richest", "身价", "财富", "首富"),
-    "age": ("how old", "years old", "年龄", "几岁", "多大年纪", "岁数"),
+    "age": ("how old", "years old", "年龄", "几岁", "多大年纪", "岁数", "多大了", "多少岁"),
+    "birth": ("born", "birthplace", "birthday", "hometown", "出生", "生日", "籍贯", "老家",
+              "哪里人", "哪儿人"),
     "founding": ("founded", "founding", "established", "成立", "创立", "创办", "创建"),
     "education": ("university", "college", "degree", "graduate", "graduated", "alma mater",
                   "大学", "毕业", "学位", "母校", "学历"),
@@ -450,7 +452,10 @@ _ATTRIBUTES: dict[str, tuple[str, ...]] = {
 _ASKS_WHO = re.compile(r"(?<![a-z])who(?:'s|m|se)?(?![a-z])|谁|哪位")
 # words that state an attribute in a passage but, in a question, mostly qualify something else
 # ("according to Robin Li's staff Q&A")
-_ATTRIBUTES_STATED: dict[str, tuple[str, ...]] = {"employees": ("staff", "employee", "员工")}
+_ATTRIBUTES_STATED: dict[str, tuple[str, ...]] = {
+    "employees": ("staff of", "employee", "名员工", "位员工", "万员工", "万名员工", "员工总数"),
+    "birth": ("native of", "生于"),
+}
 # ... unless it asks what someone thinks or says about it, or why: "Does Robin Li think big
 # companies will take all the profits?" is answered by his view, whatever words it uses
 _ASKS_VIEW = re.compile(
