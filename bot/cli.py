@@ -117,7 +117,16 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _ask(args: argparse.Namespace, question: str) -> int:
+def _printable(text: str, limit: int = 300) -> str:
+    """``text`` as it can be printed: bytes that were not UTF-8 (lone surrogates) become "?",
+    and a text longer than ``limit`` is cut (a 10 MB line is not echoed back)."""
+    text = text.encode("utf-8", "replace").decode("utf-8").strip()
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _ask(args: argparse.Namespace, question: str, piped: bool = False) -> int:
+    """Answer one question on stdout. ``piped`` (questions read from a file): each answer
+    says which question it answers; with --json, one JSON object per line (JSON Lines)."""
     from .format import hits_to_json, hits_to_text
     from .passages import detect_lang
     from .retrieve import retrieve
@@ -126,7 +135,13 @@ def _ask(args: argparse.Namespace, question: str) -> int:
         question, args.k, data_dir=args.data, index_dir=args.index, model=args.model,
         min_score=args.min_score, speaker=args.speaker, langs=args.lang, doc_ids=args.doc,
     )
-    print(hits_to_json(hits) if args.json else hits_to_text(hits, detect_lang(question)))
+    if piped and args.json:
+        record = {"question": _printable(question), "hits": [h.to_dict() for h in hits]}
+        print(json.dumps(record, ensure_ascii=False))
+    elif piped:
+        print(f"? {_printable(question)}\n{hits_to_text(hits, detect_lang(question))}\n")
+    else:
+        print(hits_to_json(hits) if args.json else hits_to_text(hits, detect_lang(question)))
     if not hits and not args.json and (args.speaker or args.lang or args.doc):
         from .retrieve import get_engine
 
@@ -158,9 +173,9 @@ def _interactive(args: argparse.Namespace) -> int:
         sys.stdin.reconfigure(errors="surrogateescape")
     while True:
         try:
-            if args.json:
+            if args.json and typed:
                 print("? ", end="", file=talk, flush=True)
-            line = input("" if args.json else "? ")
+            line = input("? " if typed and not args.json else "")
         except EOFError:
             return 0
         if not line.strip():
@@ -168,9 +183,12 @@ def _interactive(args: argparse.Namespace) -> int:
                 return 0
             continue
         try:
-            _ask(args, line)
+            _ask(args, line, piped=not typed)
         except (QuoteBotError, TypeError) as exc:
             print(f"error: {exc}", file=sys.stderr)
+            if not typed and args.json:  # the answers stay one line per question
+                print(json.dumps({"question": _printable(line), "error": _printable(str(exc))},
+                                 ensure_ascii=False))
 
 
 def _check_index_for_data(args: argparse.Namespace) -> None:

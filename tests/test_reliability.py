@@ -369,15 +369,17 @@ def test_cli_interactive_json_prints_only_json(data_dir: Path, index_dir: Path) 
     r = cli("ask", "--json", "-k", "1", "--data", str(data_dir), "--index", str(index_dir),
             stdin=b"why not open source?\n\n  \nweather in Paris tomorrow\n")
     assert r.returncode == 0, r.stderr
-    out, decoder, answers = r.stdout.decode("utf-8"), json.JSONDecoder(), []
-    pos = 0
-    while out[pos:].strip():  # one JSON array per question, nothing else in between
-        pos += len(out[pos:]) - len(out[pos:].lstrip())
-        value, pos = decoder.raw_decode(out, pos)
-        answers.append(value)
-    # piped in, blank lines between questions are skipped, not the end of the session
-    assert [len(a) for a in answers] == [1, 0]
+    # piped in: one JSON object per question and line (JSON Lines), naming its question;
+    # blank lines between questions are skipped, not the end of the session
+    answers = [json.loads(line) for line in r.stdout.decode("utf-8").splitlines()]
+    assert [(a["question"], len(a["hits"])) for a in answers] == [
+        ("why not open source?", 1), ("weather in Paris tomorrow", 0)]
     assert "Reading questions" in r.stderr.decode("utf-8")  # the talk went to stderr
+    # a question refused is a line too, so the answers stay in step with the questions
+    r = cli("ask", "--json", "-k", "1", "--data", str(data_dir), "--index", str(index_dir),
+            stdin=b"\x00\nwhy not open source?\n")
+    lines = [json.loads(line) for line in r.stdout.decode("utf-8").splitlines()]
+    assert "error" in lines[0] and len(lines[1]["hits"]) == 1, lines
 
 
 # -- bad input: the web chat --------------------------------------------------------------------
