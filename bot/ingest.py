@@ -33,7 +33,8 @@ index are then exactly as they were. A missing optional dependency is a
 
 Formats: ``.txt``, ``.md``/``.markdown`` (kept as they are), ``.html``/``.htm`` (main text and
 metadata via trafilatura; navigation, banners and footers left out), ``.pdf`` (pypdf's text
-layer, lines rejoined into paragraphs; a scanned PDF without text is refused). Text encodings
+layer, lines rejoined into paragraphs, ligatures such as ﬁ made letters; a scanned PDF without
+text is refused). Text encodings
 are detected (UTF-8, GB18030/GBK, Big5, UTF-16 ...; a ``<meta charset>`` is honoured), never
 assumed.
 
@@ -464,6 +465,12 @@ def reflow(pages: Sequence[str]) -> str:
     return "\n\n".join(paras)
 
 
+_LIGATURES = str.maketrans({
+    "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+    "\ufb05": "st", "\ufb06": "st",
+})
+
+
 def _read_pdf(raw: bytes, name: str) -> tuple[str, dict[str, str | None], list[str]]:
     pypdf = _extra("pypdf")
     warnings: list[str] = []
@@ -471,7 +478,8 @@ def _read_pdf(raw: bytes, name: str) -> tuple[str, dict[str, str | None], list[s
         reader = pypdf.PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):
             raise DocumentError(f"{name} is password-protected; save an unprotected copy first")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        # typeset ligatures (ﬁ, ﬀ, ﬃ ...) are the letters a reader sees and a question types
+        pages = [(page.extract_text() or "").translate(_LIGATURES) for page in reader.pages]
     except DocumentError:
         raise
     except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on broken files

@@ -465,6 +465,17 @@ def test_pdf_text_layer_and_metadata(data: Path, tmp_path: Path):
     assert _spans_exact(data, r.doc_id) == r.passages == 2
 
 
+def test_pdf_ligatures_become_letters(data: Path, tmp_path: Path):
+    """A typeset ﬁ (StandardEncoding \\256) is stored as "fi": what a reader sees and a
+    question types ("ﬁne-tuning" was kept, and matched no question)."""
+    src = tmp_path / "ligatures.pdf"
+    src.write_bytes(make_pdf([*PDF_LINES, "The of\\256ce robot was \\256ne-tuned for Wuhan."]))
+    r = add_document(src, data_dir=data, update_index=False)
+    text = (data / r.file).read_text(encoding="utf-8")
+    assert "The office robot was fine-tuned for Wuhan." in text
+    assert not any("\ufb00" <= c <= "\ufb06" for c in text)
+
+
 def test_pdf_without_text_layer_or_broken_is_refused(data: Path, tmp_path: Path):
     before = snapshot(data)
     scanned = tmp_path / "scan.pdf"
