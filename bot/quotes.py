@@ -408,7 +408,10 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
             name = word[:-1] if len(word) > 2 and word[-1] in _ZH_NAME_PARTICLES else word
             # shown as the article writes it (folding keeps the length, script aside)
             same = len(folded_text) == len(text)
-            found[name] = Person(text[start : start + len(name)] if same else name, (name,))
+            # a transliterated name's last part is its surname (德尔加多说)
+            parts = re.split(f"[{_NAME_DOTS}]", name)
+            found[name] = Person(text[start : start + len(name)] if same else name, (name,),
+                                 parts[-1] if len(parts) > 1 else None)
     return list(found.values())
 
 
@@ -459,17 +462,38 @@ _PINYIN_SURNAMES = frozenset(
 )
 
 
+_NAME_DOTS = "·・•‧"
+# the rest of a transliterated name after its first part: a dot and a part, at least once,
+# the last running to a title, a reporting verb or anything but a Chinese character
+_DOTTED_REST = re.compile(
+    rf"(?:[{_NAME_DOTS}][\u4e00-\u9fff]{{1,8}}?)+"
+    rf"(?=博士|先生|女士|{_ZH_TITLES.pattern}|{_ZH_VERBS}|[^\u4e00-\u9fff{_NAME_DOTS}]|$)"
+)
+
+
 def _zh_names(folded: str) -> Iterator[tuple[str, int, int]]:
     """(word, start, end) of each person's name in folded text: a word jieba tags as one
     (two characters or more, not a common word), or a family name jieba cut off from the
-    given name after it (two or three characters in all)."""
+    given name after it (two or three characters in all), or a transliterated name with
+    middle dots (玛丽亚·德尔加多)."""
     from .lexical import is_common_word, pos_tagged
 
     tagged = pos_tagged(folded)
     pos = 0
     skip = 0
+    inside = 0  # the end of a dotted name whose words are being passed over
     for i, (word, flag) in enumerate(tagged):
         end = pos + len(word)
+        if pos < inside:
+            pos = end
+            continue
+        # jieba finds the part before the dot a name and cuts the rest anyhow (德尔加 + 多)
+        rest = _DOTTED_REST.match(folded, end) if flag.startswith("nr") else None
+        if rest is not None and CJK.fullmatch(word[0]):
+            inside = rest.end()
+            yield folded[pos:inside], pos, inside
+            pos = end
+            continue
         if skip:
             skip -= 1
             pos = end

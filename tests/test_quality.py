@@ -506,6 +506,13 @@ def test_people_outside_the_glossary_are_speakers_in_their_article(
     assert [p.canonical for p in discover_people(tea, glossary)] == ["陈明"]
     assert [p.canonical for p in discover_people("“今年不错。”苏志明说。", glossary)] == ["苏志明"]
     assert discover_people("他明说了自己的想法。", glossary) == []
+    # a transliterated name is whole across its middle dot, and its last part is a surname
+    lunar = ("领导这项实验的玛丽亚·德尔加多博士说,土豆的产量已达地球的六成。\n\n"
+             "“辐射才是最大的障碍。”德尔加多说。")
+    people = discover_people(lunar, glossary)
+    assert [(p.canonical, p.surname) for p in people] == [("玛丽亚·德尔加多", "德尔加多")]
+    assert [attribute(para, "", "", glossary + people)[1] for para in lunar.split("\n\n")] == [
+        "玛丽亚·德尔加多", "玛丽亚·德尔加多"]
     # the five articles quote nobody outside the glossary by name
     rows = [json.loads(line) for line in (index_dir / "passages.jsonl").open(encoding="utf-8")]
     for doc in {r["doc_id"] for r in rows}:
