@@ -700,7 +700,14 @@ class Engine:
         for cand in ranked:
             if cand.idx in shown:
                 continue
-            group = [g for g in self.rows[cand.idx].get("also_in", []) if g not in shown]
+            # the reports of its reports too: a remark added in a third article may be linked
+            # to the two Chinese reports and not to the English one that ranks first
+            direct = self.rows[cand.idx].get("also_in", [])
+            group = [
+                g for g in dict.fromkeys(
+                    [*direct, *(g for m in direct for g in self.rows[m].get("also_in", []))]
+                ) if g != cand.idx and g not in shown
+            ]
             shown.add(cand.idx)
             shown.update(group)
             share = (cand.fused - base) / lead if lead > 0 else 1.0
