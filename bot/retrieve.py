@@ -755,16 +755,26 @@ class Engine:
         speaker: str | None = None,
     ) -> list[str] | None:
         """Why filters leave a question unanswered, when they are the reason: [] when they
-        leave no passage at all; the people and organisations the question names that the
-        articles mention but no passage the filters leave does ("方汉怎么看开源?" over the
-        English passages); None when the filters are not the reason."""
+        leave no passage at all; the people, organisations and products the question names
+        that the articles mention but no passage the filters leave does ("方汉怎么看开源?"
+        over the English passages), each as the question writes it ("SkyMusic", not the
+        glossary's "Tiangong"); None when the filters are not the reason."""
         allowed = self.filter_mask(langs, doc_ids, speaker)
         if not allowed.any():
             return []
-        folded = fold(clean_query(query, self.settings))
+        cleaned = clean_query(query, self.settings)
+        folded = fold(cleaned)
         everywhere = set(self._names_outside(folded, np.ones(len(self.rows), dtype=bool)))
         missing = [n for n in self._names_outside(folded, allowed) if n not in everywhere]
-        return missing or None
+        return [self._as_written(n, folded, cleaned) for n in missing] or None
+
+    def _as_written(self, name: str, folded: str, question: str) -> str:
+        """A glossary name as the question writes it (its alias there, in its script)."""
+        pattern = next((p for n, p in self.expander.subjects if n == name), None)
+        found = pattern.search(folded) if pattern is not None else None
+        if found is None or len(folded) != len(question):
+            return name
+        return question[found.start() : found.end()]
 
     def canonical_speaker(self, name: str) -> str:
         """The canonical name of a speaker given by any of the glossary's spellings

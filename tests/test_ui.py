@@ -353,6 +353,11 @@ def test_answer_with_filters(engine: Any, data_dir: Path, index_dir: Path) -> No
     turn = ui.answer("方漢怎麼看開源?", 5, None, ["en"], data_dir=data_dir, index_dir=index_dir)
     assert (turn.kind, turn.message) == (
         "none", ui.texts("zh-Hant")["filtered_names"].format(names="方漢"))
+    # ... as the question writes the name (SkyMusic, not the glossary's Tiangong)
+    turn = ui.answer("What is SkyMusic?", 5, None, ["en"], data_dir=data_dir,
+                     index_dir=index_dir)
+    assert (turn.kind, turn.message) == (
+        "none", ui.texts("en")["filtered_names"].format(names="SkyMusic"))
     turn = ui.answer("why", 5, None, ["en"], "Fang Han", data_dir=data_dir, index_dir=index_dir)
     assert (turn.kind, turn.message) == ("none", ui.texts("en")["filtered_out"])
     # ... but a name the articles never mention is no filter's doing
