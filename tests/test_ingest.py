@@ -364,16 +364,23 @@ def test_an_added_article_names_its_own_speakers(
     assert retrieve(asked, data_dir=data, index_dir=index, speaker="Robin Li") == []
 
 
+def _added(data: Path, index_dir: Path, tmp_path: Path, name: str, text: str) -> tuple[Path, Any]:
+    """A private copy of the index with a UTF-8 text article ``name`` added to it (updated
+    incrementally, never the repository's), and the add's result."""
+    index = tmp_path / "index"
+    shutil.copytree(index_dir, index)
+    src = tmp_path / name
+    src.write_text(text, encoding="utf-8")
+    return index, add_document(src, data_dir=data, index_dir=index)
+
+
 def test_a_filter_to_an_article_on_something_else_gives_no_answer(
     data: Path, index_dir: Path, tmp_path: Path
 ):
     """Filtered to an article that shares no word with the question, its passages are near
     the question only by chance (a tester's lunar-farming article answered "why not open
     source?" at confidence 0.55 before)."""
-    index = tmp_path / "index"
-    shutil.copytree(index_dir, index)
-    src = tmp_path / "lunar.txt"
-    src.write_text(
+    index, r = _added(data, index_dir, tmp_path, "lunar.txt", (
         "Zhang Wei says lunar greenhouses will feed astronauts by 2030\n\n"
         "Beijing, March 3, 2025 — Zhang Wei, chief scientist of the Lunar Agriculture Lab, "
         "said on Monday that sealed greenhouses on the Moon could grow enough lettuce and "
@@ -381,10 +388,8 @@ def test_a_filter_to_an_article_on_something_else_gives_no_answer(
         '"We have grown potatoes in simulated lunar soil for three full cycles, and the yield '
         'is already sixty percent of what we get on Earth," Zhang said at a press briefing.\n\n'
         'He added that the main obstacle is not the soil but radiation. "Shielding costs more '
-        'than everything else combined," he said.\n',
-        encoding="utf-8",
-    )
-    r = add_document(src, data_dir=data, index_dir=index)
+        'than everything else combined," he said.\n'
+    ))
     ask = partial(retrieve, "why not open source?", data_dir=data, index_dir=index)
     assert ask(doc_ids=[r.doc_id]) == []
     assert ask(doc_ids=[r.doc_id], min_score=0.0)  # loosened: the nearest passages
@@ -401,17 +406,12 @@ def test_a_name_jieba_reads_as_a_word_and_a_name_is_known_once_added(
     naming her was added (a tester's)."""
     question = "黃淑芬為什麼支持開源？"
     assert retrieve(question, data_dir=data, index_dir=index_dir) == []  # no article names her
-    index = tmp_path / "index"
-    shutil.copytree(index_dir, index)
-    src = tmp_path / "trad.txt"
-    src.write_text(
+    index, _ = _added(data, index_dir, tmp_path, "trad.txt", (
         "開源模型的春天\n\n"
         "台北一場論壇上，多位學者討論開源大模型的前景。\n\n"
         "黃淑芬則持不同看法。她認為開源模型讓大學實驗室也能做研究，成本低得多，"
-        "所以她支持開源。\n",
-        encoding="utf-8",
-    )
-    add_document(src, data_dir=data, index_dir=index)
+        "所以她支持開源。\n"
+    ))
     hits = retrieve(question, data_dir=data, index_dir=index)
     assert hits and "黃淑芬" in hits[0].text
 
