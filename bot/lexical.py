@@ -550,12 +550,6 @@ class Expander:
         self.name_words = frozenset(
             w for n in names for w in re.findall(r"[a-z]+", n) if len(w) >= _TYPO_MIN_CHARS
         )
-        #: each person and organisation: its canonical name and a pattern of its aliases
-        self.names: list[tuple[str, re.Pattern[str]]] = [
-            (e.canonical, re.compile(_alternation([fold(a) for a in e.aliases])))
-            for e in entries
-            if e.kind in _NAME_KINDS and e.aliases
-        ]
         #: each person, organisation and product: its canonical name and a pattern of its
         #: aliases (what a fact may be asked of)
         self.subjects: list[tuple[str, re.Pattern[str]]] = [
@@ -563,6 +557,9 @@ class Expander:
             for e in entries
             if e.kind in _SUBJECT_KINDS and e.aliases
         ]
+        #: the people and organisations among them
+        kinds = {e.canonical: e.kind for e in entries}
+        self.names = [(n, p) for n, p in self.subjects if kinds[n] in _NAME_KINDS]
         #: every alias of every entry, folded
         self.aliases = frozenset(fold(a) for e in entries for a in e.aliases)
         #: the family names (first characters) of the people's Chinese aliases: 李, 方, 王

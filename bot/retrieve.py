@@ -7,6 +7,7 @@ import re
 import threading
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -503,6 +504,8 @@ class Engine:
         names (any, when it names none): it names one, or is one's own words."""
         if not subjects:
             return True
+        # folded here, for the few best passages (all of them folded would take minutes for
+        # a million passages, on the first question that asks a fact)
         text = fold(self.rows[idx]["text"])
         return any(
             self.speakers[idx] == name or pattern.search(text) for name, pattern in subjects
@@ -878,9 +881,7 @@ def _paragraph_parts(rows: list[dict[str, Any]]) -> list[tuple[int, int] | None]
     """Each passage's place among the passages of its paragraph (part, count), or None when
     the paragraph is one passage: a long paragraph is cited part by part."""
     keys = [(r["doc_id"], r["paragraph"]) for r in rows]
-    counts: dict[tuple[str, int], int] = {}
-    for key in keys:
-        counts[key] = counts.get(key, 0) + 1
+    counts = Counter(keys)
     seen: dict[tuple[str, int], int] = {}
     parts: list[tuple[int, int] | None] = []
     for key in keys:
