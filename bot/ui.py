@@ -567,6 +567,10 @@ LABELS = {
     "lang": "Language / 语言",
     "add": "Add to the articles / 添加",
     "clear": "Clear conversation / 清空对话",
+    # an upload's outcome, above the (English) detail
+    "added": "Added / 已添加",
+    "already": "Already in the articles / 已在文章中",
+    "not_added": "Not added / 未添加",
 }
 
 
@@ -820,7 +824,12 @@ def upload_html(upload: Upload | None) -> str:
     cls = "qb-upload-ok" if upload.ok else "qb-upload-error"
     role = "status" if upload.ok else "alert"
     doc = f' data-doc="{esc(upload.doc_id)}"' if upload.doc_id else ""
-    return f'<div class="qb-upload {cls}" role="{role}"{doc}>{esc(upload.message)}</div>'
+    head = LABELS["added" if upload.added else "already" if upload.ok else "not_added"]
+    return (
+        f'<div class="qb-upload {cls}" role="{role}"{doc}>'
+        f'<strong class="qb-upload-head">{esc(head)}</strong> '
+        f'<span class="qb-upload-msg">{esc(upload.message)}</span></div>'
+    )
 
 
 # -- the app -----------------------------------------------------------------------------------
@@ -902,6 +911,7 @@ details.qb-parallel summary { cursor: pointer; font-size: 0.85rem; font-weight: 
 #qb-up-status { min-height: 3.5rem; }  /* room for the progress bar while a file is added */
 .qb-upload { margin: 0.3rem 0; padding: 0.5rem 0.75rem; border-radius: 10px;
   background: var(--background-fill-secondary); overflow-wrap: anywhere; line-height: 1.5; }
+.qb-upload-head { display: block; margin-bottom: 0.15rem; }
 .qb-upload-ok { border-left: 3px solid #2e9d5b; }
 .qb-upload-error { border-left: 3px solid #e5484d; }
 .qb-up-hint p { font-size: 0.85rem; color: var(--body-text-color-subdued); margin: 0; }

@@ -721,6 +721,7 @@ def test_upload_adds_an_article_and_the_chat_answers_from_it(
         shown = ui.upload_html(out)
         assert "qb-upload-error" in shown and "<img" not in shown
         assert needle in "".join(assert_inert(shown).text)
+        assert ui.LABELS["not_added"] in shown
     assert tree(data, index) == before
 
     # a good one: added with the form's outlet, the page's title and date, progress to 1.0
@@ -740,6 +741,7 @@ def test_upload_adds_an_article_and_the_chat_answers_from_it(
     )
     assert out.doc_id in [value for _, value in ui._article_choices(data)]  # the filter's list
     assert 'data-doc="' + out.doc_id in ui.upload_html(out)
+    assert ui.LABELS["added"] in ui.upload_html(out)
 
     # the chat now answers from it, with exact spans, and the article view has no boilerplate
     turn = ui.answer(UPLOAD_Q, **where)
@@ -761,6 +763,7 @@ def test_upload_adds_an_article_and_the_chat_answers_from_it(
     again = ui.add_upload(page, **where)
     assert again.ok and not again.added and again.doc_id == out.doc_id
     assert "already in the catalog" in again.message
+    assert ui.LABELS["already"] in ui.upload_html(again)
     assert (data / CATALOG_NAME).read_bytes() == catalog
 
 
@@ -1217,7 +1220,10 @@ def test_upload_in_a_browser(upload_server: tuple[str, Path, Path], tmp_path: Pa
             choose(binary)
             page.locator("#qb-up-add").click()
             status.locator(".qb-upload-error").wait_for()
-            assert status.inner_text().strip() == "photo.txt looks like a binary file, not text"
+            assert status.locator(".qb-upload-msg").inner_text().strip() == (
+                "photo.txt looks like a binary file, not text")
+            # the outcome in both languages above the detail
+            assert status.locator(".qb-upload-head").inner_text() == "Not added / 未添加"
             assert (data / CATALOG_NAME).read_bytes() == catalog
             # a type it cannot read: named, with the ones it can (the picker used to drop it
             # without a word, and the form then asked for a file)
