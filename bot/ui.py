@@ -79,6 +79,10 @@ _TEXT: dict[str, dict[str, str]] = {
             "No passage is in the chosen articles, languages and speaker; widen the filters."
         ),
         "speaker_gone": "No passage is attributed to {name} any more; reload the page.",
+        "docs_gone": (
+            "The chosen article is no longer in the catalog; reload the page to see the "
+            "articles there are now."
+        ),
         "filtered_names": (
             "No passage the filters leave mentions {names}; other passages do. "
             "Widen the filters."
@@ -122,6 +126,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "none": NO_ANSWER["zh-Hans"],
         "filtered_out": "所选文章、语言和说话人之下没有任何段落，请放宽筛选条件。",
         "speaker_gone": "已没有段落归于 {name}，请刷新页面。",
+        "docs_gone": "所选文章已不在文章目录中，请刷新页面查看现有文章。",
         "filtered_names": (
             "筛选后的段落都没有提到 {names}，其他段落有。请放宽筛选条件。"
         ),
@@ -160,6 +165,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "none": NO_ANSWER["zh-Hant"],
         "filtered_out": "所選文章、語言和說話人之下沒有任何段落，請放寬篩選條件。",
         "speaker_gone": "已沒有段落歸於 {name}，請重新載入頁面。",
+        "docs_gone": "所選文章已不在文章目錄中，請重新載入頁面查看現有文章。",
         "filtered_names": (
             "篩選後的段落都沒有提到 {names}，其他段落有。請放寬篩選條件。"
         ),
@@ -299,8 +305,8 @@ def answer(
         if doc_ids:
             # an article removed since the page listed it: the filter keeps the ones still there
             doc_ids = [d for d in doc_ids if d in engine.docs]
-            if not doc_ids:
-                return Turn(echo, lang, message=texts(lang)["filtered_out"], kind="none",
+            if not doc_ids:  # ... and when none is, says so, not that the filters are narrow
+                return Turn(echo, lang, message=texts(lang)["docs_gone"], kind="none",
                             length=len(text))
         hits = retrieve(
             question,  # type: ignore[arg-type]  # retrieve checks the type itself

@@ -337,7 +337,7 @@ def test_answer_with_filters(engine: Any, data_dir: Path, index_dir: Path) -> No
                      data_dir=data_dir, index_dir=index_dir)
     assert turn.hits and {h.doc_id for h in turn.hits} == {doc}
     turn = ui.answer(ZH_Q, 3, ["009_gone"], None, data_dir=data_dir, index_dir=index_dir)
-    assert (turn.kind, turn.message) == ("none", ui.texts("zh-Hans")["filtered_out"])
+    assert (turn.kind, turn.message) == ("none", ui.texts("zh-Hans")["docs_gone"])
     # the speaker filter: that person's words, or passages quoting them; "" is anyone
     turn = ui.answer("开源有什么好处?", 5, None, None, "王小川", data_dir=data_dir,
                      index_dir=index_dir)
