@@ -78,10 +78,13 @@ _TEXT: dict[str, dict[str, str]] = {
         "filtered_out": (
             "No passage is in the chosen articles, languages and speaker; widen the filters."
         ),
-        "speaker_gone": "No passage is attributed to {name} any more; reload the page.",
+        "speaker_gone": (
+            "No passage is attributed to {name} any more; close and reopen Filters (or "
+            "reload the page) to see the speakers there are now."
+        ),
         "docs_gone": (
-            "The chosen article is no longer in the catalog; reload the page to see the "
-            "articles there are now."
+            "The chosen article is no longer in the catalog; close and reopen Filters (or "
+            "reload the page) to see the articles there are now."
         ),
         "filtered_names": (
             "No passage the filters leave mentions {names}; other passages do. "
@@ -125,8 +128,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "lead": "找到 {n} 段出处，来自 {m} 篇文章",
         "none": NO_ANSWER["zh-Hans"],
         "filtered_out": "所选文章、语言和说话人之下没有任何段落，请放宽筛选条件。",
-        "speaker_gone": "已没有段落归于 {name}，请刷新页面。",
-        "docs_gone": "所选文章已不在文章目录中，请刷新页面查看现有文章。",
+        "speaker_gone": "已没有段落归于 {name}，请收起再展开“筛选”（或刷新页面）查看现有发言人。",
+        "docs_gone": "所选文章已不在文章目录中，请收起再展开“筛选”（或刷新页面）查看现有文章。",
         "filtered_names": (
             "筛选后的段落都没有提到 {names}，其他段落有。请放宽筛选条件。"
         ),
@@ -164,8 +167,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "lead": "找到 {n} 段出處，來自 {m} 篇文章",
         "none": NO_ANSWER["zh-Hant"],
         "filtered_out": "所選文章、語言和說話人之下沒有任何段落，請放寬篩選條件。",
-        "speaker_gone": "已沒有段落歸於 {name}，請重新載入頁面。",
-        "docs_gone": "所選文章已不在文章目錄中，請重新載入頁面查看現有文章。",
+        "speaker_gone": "已沒有段落歸於 {name}，請收起再展開「篩選」（或重新載入頁面）查看現有發言人。",
+        "docs_gone": "所選文章已不在文章目錄中，請收起再展開「篩選」（或重新載入頁面）查看現有文章。",
         "filtered_names": (
             "篩選後的段落都沒有提到 {names}，其他段落有。請放寬篩選條件。"
         ),
@@ -1370,7 +1373,7 @@ def build_demo(
                                   elem_classes=["qb-example"])
                         for q in EXAMPLES
                     ]
-                with gr.Accordion("Filters / 筛选", open=False):
+                with gr.Accordion("Filters / 筛选", open=False) as filters:
                     docs = gr.Dropdown(
                         choices=_article_choices(data_dir),
                         value=[],
@@ -1465,14 +1468,23 @@ def build_demo(
         gr.api(ask, api_name="ask")
         gr.api(ask_speaker, api_name="ask_speaker")
 
-        def on_load() -> tuple[Any, Any]:
-            # the article list as it is now: a page opened (or reloaded) after an upload
-            # lists the new article too, not only the ones there when the app started
-            return (_article_update(where["data_dir"]),
-                    gr.Dropdown(choices=_speaker_choices(where)))
+        def on_lists(chosen: list[str] | None, person: str | None) -> tuple[Any, Any]:
+            # the article and speaker lists as they are now: a page opened (or reloaded) after
+            # an upload lists the new article too, and a page left open gets another page's
+            # uploads and removals when its filters are opened; a choice whose article is gone
+            # is dropped, as the list no longer shows it
+            articles = _article_update(where["data_dir"])
+            people = _speaker_choices(where)
+            shown = getattr(articles, "choices", None)  # None: the catalog could not be read
+            if shown is not None:
+                ids = {value for _, value in shown}
+                articles = gr.Dropdown(choices=shown, value=[c for c in chosen or [] if c in ids])
+            keep = person if person in {value for _, value in people} else ""
+            return articles, gr.Dropdown(choices=people, value=keep)
 
-        demo.load(on_load, None, [docs, speaker], api_visibility="undocumented",
-                  show_progress="hidden")
+        lists = {"api_visibility": "undocumented", "show_progress": "hidden"}
+        demo.load(on_lists, [docs, speaker], [docs, speaker], **lists)
+        filters.expand(on_lists, [docs, speaker], [docs, speaker], **lists)
     demo.queue(default_concurrency_limit=CONCURRENCY)
     return demo
 

@@ -26,6 +26,7 @@ pytest.importorskip("gradio")
 from bot import ui  # noqa: E402
 from bot.corpus import CATALOG_NAME, load_catalog  # noqa: E402
 from bot.errors import InvalidQueryError, MissingExtraError, ServeError  # noqa: E402
+from bot.ingest import remove_document  # noqa: E402
 from bot.retrieve import retrieve  # noqa: E402
 from bot.settings import REPO_ROOT  # noqa: E402
 from bot.types import Hit, Quote, Report  # noqa: E402
@@ -1233,6 +1234,12 @@ def test_upload_in_a_browser(upload_server: tuple[str, Path, Path], tmp_path: Pa
             assert "unsupported file type '.docx'; supported: .txt" in status.inner_text()
             assert (data / CATALOG_NAME).read_bytes() == catalog
 
+            # a page opened before the upload and left open (another tab)
+            stale = browser.new_page(viewport={"width": 1280, "height": 900})
+            stale.set_default_timeout(WAIT_MS)
+            stale.goto(url, timeout=WAIT_MS)
+            stale.locator("#qb-input textarea").wait_for()
+
             # a Chinese article in GBK, with an outlet, a date and a title from the form
             choose(article)
             page.locator("#qb-up-outlet textarea, #qb-up-outlet input").first.fill("示例日报")
@@ -1290,14 +1297,31 @@ def test_upload_in_a_browser(upload_server: tuple[str, Path, Path], tmp_path: Pa
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
             page.locator("#qb-add").scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "ui-upload-phone.png"))
-            # a page opened afterwards (another tab, a reload) lists the new article too
+            # a page opened afterwards (another tab, a reload) lists the new article too,
+            # and so does the page left open since before the upload, once its filters are
+            # opened (they are read afresh then)
             fresh = browser.new_page(viewport={"width": 1280, "height": 900})
             fresh.set_default_timeout(WAIT_MS)
             fresh.goto(url, timeout=WAIT_MS)
             fresh.locator("#qb-input textarea").wait_for()
-            fresh.get_by_text("Filters / 筛选").click()
-            fresh.locator("#qb-docs input").click()
-            fresh.get_by_role("option", name=name).wait_for()
+            for tab in (fresh, stale):
+                tab.get_by_text("Filters / 筛选").click()
+                tab.locator("#qb-docs input").click()
+                tab.get_by_role("option", name=name).wait_for()
+            # removed again (from the command line, say): the page left open drops it from
+            # its list, and from its choice, when its filters are opened again
+            stale.get_by_role("option", name=name).click()
+            stale.keyboard.press("Escape")
+            chosen = stale.locator("#qb-docs .token")
+            assert chosen.count() == 1
+            remove_document(doc_id, data_dir=data, index_dir=index)
+            stale.get_by_text("Filters / 筛选").click()  # closed
+            stale.get_by_text("Filters / 筛选").click()  # and opened again
+            chosen.first.wait_for(state="detached")
+            stale.locator("#qb-docs input").click()
+            stale.get_by_role("option").first.wait_for()
+            assert name not in stale.get_by_role("option").all_inner_texts()
+            assert len(stale.get_by_role("option").all()) == len(load_catalog(data))
         finally:
             browser.close()
 
