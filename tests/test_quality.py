@@ -1166,6 +1166,24 @@ def test_eval_scores_what_it_can(tmp_path: Path):
     assert len(outcomes) == 3 and outcomes[2].returned == 0 and len(seen) == 3
 
 
+def test_eval_counts_a_pair_in_also_in_reports_apart(tmp_path: Path, engine):
+    """A Chinese question whose English answer is listed under the Chinese passage (the same
+    remark, shown once) misses the zh->en pair as a card, and is found with the reports."""
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({
+        "id": "llama", "lang": "zh-Hant", "query": "李彥宏認為Llama的主要開發者是誰?",
+        "expect": ["最主要的开发者就是Meta这些人", "the main developers are Meta"],
+    }) + "\n", encoding="utf-8")
+    (outcome,) = run(load_questions(path), lambda q: engine.search(q, 5))
+    hit = engine.search("李彥宏認為Llama的主要開發者是誰?", 5)[outcome.rank - 1]
+    assert "最主要的开发者就是Meta这些人" in hit.text
+    assert any("the main developers are Meta" in a.text for a in hit.also_in)
+    assert outcome.pair_ranks["zh->en"] is None
+    assert outcome.pair_ranks_reports["zh->en"] == outcome.rank
+    pair = summarize([outcome], [1])["by_pair"]["zh->en"]
+    assert (pair["recall@5"], pair["recall@5_with_reports"]) == (0.0, 1.0)
+
+
 def test_a_remark_is_shown_once_with_the_reports_of_its_reports(engine):
     """The reports listed under a hit include those linked to its reports (the Chinese
     paragraph an English passage renders is also rendered by the next English passages): none
