@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 _PROGRESS_STEP = 64
 
 # Bump when cleaning, splitting, speaker or embedding rules change: old indexes are then rebuilt.
-PIPELINE_VERSION = "5"
+PIPELINE_VERSION = "6"
 
 
 def pipeline_version(settings: Settings = SETTINGS) -> str:

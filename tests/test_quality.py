@@ -41,6 +41,7 @@ from bot.quotes import (
     find_quotes,
     load_people,
     people_named,
+    quote_spans,
     speaker_in_context,
 )
 from bot.retrieve import evidence_for
@@ -433,6 +434,21 @@ def test_a_so_called_term_is_no_quotation(engine):
     assert len(rows) >= 2
     assert not [q for r in rows for q in r["quotes"]
                 if q["text"] in ("双轮驱动", "two-wheel drive")]
+
+
+def test_a_term_in_quotation_marks_is_no_quotation(engine):
+    """003: 利用文心一言“重构”应用,而不是把当作“工具”, 000: 对于“是否开源”有过非常激烈的讨论,
+    001: OpenAI is "not open source": terms a sentence puts in marks, shown as nobody's words
+    (a tester saw them bold as Robin Li's quotations). Short speech keeps its marks: 跑分竞争其实是
+    “挺无聊的” ends as speech does, and 表示:“…” introduces it."""
+    quoted = {q["text"] for r in engine.rows for q in r["quotes"]}
+    for term in ("重构", "工具", "是否开源", "百模大战", "not open source", "horse racing"):
+        assert any(f"“{term}”" in r["text"] or f'"{term}"' in r["text"] for r in engine.rows)
+        assert term not in quoted, term
+    assert "挺无聊的" in quoted
+    spans = quote_spans("李彦宏表示:“不行。”他说“算了”。", "", [], "Robin Li")
+    assert ["不行。", "算了"] == [
+        "李彦宏表示:“不行。”他说“算了”。"[s.start : s.end] for s in spans]
 
 
 def test_a_quotation_over_two_paragraphs_is_quoted_in_both(engine):
