@@ -661,12 +661,13 @@ _OTHER_ROLES_EN = (
 # a "so-called" term is marked, not quoted: 所谓的“双轮驱动” is nobody's words
 _SO_CALLED = re.compile(r"(?:所谓|so-called|so called)的?\s*$")
 # ... and so is a term a sentence only puts in marks: 利用文心一言“重构”应用, 对于“是否开源”有过
-#讨论, 'OpenAI is "not open source"': a few characters or words, no punctuation; unless the
+# 讨论, 'OpenAI is "not open source"': a few characters or words, no punctuation; unless the
 # sentence introduces it as speech (表示:“…”, said "…") or it ends as speech does (“挺无聊的”)
 _TERM = re.compile(r"[\u4e00-\u9fff]{1,4}|[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
 _SPEECH_END = tuple("的了吗呢吧啊呀嘛")
 _INTRODUCED = re.compile(
-    r"(?:[:：]|说|道|称|问|表示|认为|坦言|直言|指出|强调|(?<![a-z])(?:said|says|asked|told \w+),?)\s*$"
+    r"(?:[:：]|说|道|称|问|表示|认为|坦言|直言|指出|强调"
+    r"|(?<![a-z])(?:said|says|asked|told \w+),?)\s*$"
 )
 
 
