@@ -25,6 +25,10 @@ _EN_SENT = r"(?<=[.!?;])\s+(?![\"”]\s)|(?<=[.!?;][\"”’'])\s+|(?<=[.!?;]\s[
 _ZH_SEPARATORS = [r"\n\n", r"\n", _ZH_SENT, r"(?<=[，,、：:])", ""]
 _EN_SEPARATORS = [r"\n\n", r"\n", _EN_SENT, r"(?<=[,:])\s+", r"\s+", ""]
 _FFFD = "\ufffd"
+# a character the scrape lost, written "?" where no question mark can stand: before the first
+# word of a Chinese paragraph (?“智能体是…), or after its closing full stop (…差距的。?)
+_LOST_LEAD = re.compile(r"^\?(?=[\u4e00-\u9fff“「『])")
+_LOST_TAIL = re.compile(r"(?<=[。！？”」』])\?$")
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,8 @@ def split_block(block: Block, lang: str, settings: Settings = SETTINGS) -> list[
     cursor = 0
     for chunk in _splitter(lang, settings).split_text(block.text):
         chunk = chunk.strip().rstrip(_FFFD).strip()
+        if lang != "en":
+            chunk = _LOST_TAIL.sub("", _LOST_LEAD.sub("", chunk))
         if not chunk:
             continue
         at = block.text.find(chunk, cursor)

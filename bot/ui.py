@@ -1465,8 +1465,12 @@ def build_demo(
         source.click(on_close, None, [source], **ui_events)  # the viewer's × button
         clear.click(on_clear, None, [chat, turns, source, box], **ui_events)
         if allow_upload:
-            # one file at a time (ingest also locks the catalog), with a progress bar
+            # one file at a time (ingest also locks the catalog), with a progress bar; the
+            # outcome of the file before goes first (it showed under the next one's progress)
             up_btn.click(
+                lambda: "", None, [up_status], api_visibility="undocumented",
+                show_progress="hidden", queue=False,
+            ).then(
                 on_upload,
                 [up_file, up_title, up_outlet, up_date, up_url, up_lang],
                 [up_status, docs, speaker, up_file, up_title, up_outlet, up_date, up_url,
