@@ -227,6 +227,16 @@ def check_date(value: str | None) -> str | None:
 
 
 _WEB_ADDRESS = re.compile(r"https?://[^\s/?#]+\S*", re.IGNORECASE)
+# a byline's date that trafilatura reads as a second author ("By Ada Nwosu, June 2, 2024" gives
+# "Ada Nwosu; June 2"): a part with a digit is no name
+_NOT_A_NAME = re.compile(r"\d")
+
+
+def _byline_names(author: object) -> str | None:
+    """trafilatura's author field with the parts that are dates left out."""
+    parts = [p.strip() for p in str(author or "").split(";")]
+    names = [p for p in parts if p and not _NOT_A_NAME.search(p)]
+    return _opt("; ".join(names))
 
 
 def check_url(value: str | None) -> str | None:
@@ -411,7 +421,7 @@ def _read_html(raw: bytes, name: str) -> tuple[str, str, dict[str, str | None]]:
     meta = {
         "title": _opt(got.get("title")),
         "outlet": _opt(got.get("sitename")),
-        "author": _opt(got.get("author")),
+        "author": _byline_names(got.get("author")),
         "date": _doc_date(got.get("date"), name),
         # a page's own address when it states a web one (not javascript:, file: ...)
         "url": _opt(got.get("url")) if _WEB_ADDRESS.fullmatch(str(got.get("url") or "")) else None,

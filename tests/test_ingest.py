@@ -775,6 +775,19 @@ def test_metadata_from_arguments_wins_and_missing_stays_null(tmp_path: Path):
                       "date": "2024-05-01", "url": "https://example.com/a"}
 
 
+def test_a_byline_date_is_not_an_author(tmp_path: Path):
+    """A tester's page: <p class="byline">By Ada Nwosu, June 2, 2024</p> was catalogued with
+    the author "Ada Nwosu; June 2" (trafilatura reads the date's first half as a second
+    name)."""
+    src = tmp_path / "page.html"
+    page = ARTICLE_HTML.replace('<meta name="author" content="Jane Doe">', "").replace(
+        "<h1>Robin Li on the Lumenwing assistant</h1>",
+        '<h1>Robin Li on the Lumenwing assistant</h1>\n'
+        '<p class="byline">By Ada Nwosu, June 2, 2024</p>')
+    src.write_text(page, encoding="utf-8")
+    assert prepare(src).meta["author"] == "Ada Nwosu"
+
+
 def test_reflow_keeps_chinese_lines_together():
     first = "李彦宏说，这款助手能够听懂稻田里青蛙的叫声，并据此提醒农民什么"
     pages = [f"{first}\n时候应该放水灌溉。\n3\n", "他表示，模型暂时不会开源。"]
