@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -117,6 +118,11 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+# retrieve's argument names in its messages, and the flags that set them
+_FLAGS = {"doc_ids": "--doc", "min_score": "--min-score", "langs": "--lang"}
+_API_ARGS = re.compile(r"\b(?:doc_ids|min_score|langs)\b")
+
+
 def _printable(text: str, limit: int = 300) -> str:
     """``text`` as it can be printed: bytes that were not UTF-8 (lone surrogates) become "?",
     and a text longer than ``limit`` is cut (a 10 MB line is not echoed back)."""
@@ -127,14 +133,19 @@ def _printable(text: str, limit: int = 300) -> str:
 def _ask(args: argparse.Namespace, question: str, piped: bool = False) -> int:
     """Answer one question on stdout. ``piped`` (questions read from a file): each answer
     says which question it answers; with --json, one JSON object per line (JSON Lines)."""
-    from .format import hits_to_json, hits_to_text
+    from .errors import InvalidQueryError
+    from .format import FILTERED_NOTES, hits_to_json, hits_to_text
     from .passages import detect_lang
     from .retrieve import retrieve
 
-    hits = retrieve(
-        question, args.k, data_dir=args.data, index_dir=args.index, model=args.model,
-        min_score=args.min_score, speaker=args.speaker, langs=args.lang, doc_ids=args.doc,
-    )
+    try:
+        hits = retrieve(
+            question, args.k, data_dir=args.data, index_dir=args.index, model=args.model,
+            min_score=args.min_score, speaker=args.speaker, langs=args.lang, doc_ids=args.doc,
+        )
+    except InvalidQueryError as exc:
+        # the message names retrieve's arguments; here they are flags
+        raise InvalidQueryError(_API_ARGS.sub(lambda m: _FLAGS[m.group()], str(exc))) from exc
     if piped and args.json:
         record = {"question": _printable(question), "hits": [h.to_dict() for h in hits]}
         print(json.dumps(record, ensure_ascii=False))
@@ -145,15 +156,19 @@ def _ask(args: argparse.Namespace, question: str, piped: bool = False) -> int:
     if not hits and not args.json and (args.speaker or args.lang or args.doc):
         from .retrieve import get_engine
 
-        # the filters, not the articles, may be why: say so (on stderr, as a note)
+        # the filters, not the articles, may be why: say so (on stderr, as a note, in the
+        # question's language)
         engine = get_engine(args.data, args.index, args.model)
         missing = engine.filtered_away(question, args.lang, args.doc, args.speaker)
+        lang = detect_lang(question)
+        widen, unnamed = FILTERED_NOTES.get(lang, FILTERED_NOTES["en"])
+        flags = "/".join(f for f, used in (("--speaker", args.speaker), ("--lang", args.lang),
+                                            ("--doc", args.doc)) if used)
         if missing == []:
-            print("note: no passage is left by --speaker/--lang/--doc; widen them",
-                  file=sys.stderr)
+            print(widen.format(flags=flags), file=sys.stderr)
         elif missing:
-            print(f"note: no passage left by --speaker/--lang/--doc mentions "
-                  f"{', '.join(missing)}; other articles or languages do", file=sys.stderr)
+            sep = ", " if lang == "en" else "、"
+            print(unnamed.format(flags=flags, names=sep.join(missing)), file=sys.stderr)
     return 0
 
 

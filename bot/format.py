@@ -52,6 +52,16 @@ NO_ANSWER = {
     "zh-Hans": "这些文章中没有回答这个问题的段落。",
     "zh-Hant": "這些文章中沒有回答這個問題的段落。",
 }
+# why a filtered question got no passage, when the filters are the reason: none is left at
+# all, or none left names what the question names ({names}; {flags}: the filters used)
+FILTERED_NOTES = {
+    "en": ("note: no passage is left by {flags}; widen them",
+           "note: no passage left by {flags} mentions {names}; other articles or languages do"),
+    "zh-Hans": ("注：{flags} 筛选后没有任何段落，请放宽筛选条件。",
+                "注：{flags} 筛选后的段落都没有提到 {names}，其他文章或语言有。"),
+    "zh-Hant": ("註：{flags} 篩選後沒有任何段落，請放寬篩選條件。",
+                "註：{flags} 篩選後的段落都沒有提到 {names}，其他文章或語言有。"),
+}
 
 
 def hits_to_text(hits: Sequence[Hit], lang: str = "en") -> str:

@@ -269,13 +269,13 @@ CLI_BAD = [
     (["ask", "why", "-k", "2.5"], "invalid int value: '2.5'"),
     (["ask", "why", "-k", "five"], "invalid int value: 'five'"),
     (["ask", "why", "--lang", "fr"], "invalid choice: 'fr'"),
-    (["ask", "why", "--min-score", "nan"], "finite"),
+    (["ask", "why", "--min-score", "nan"], "--min-score must be a finite number"),
     (["ask", "why", "--data", "{tmp}/nowhere"], "no catalog"),
     (["ask", "why", "--index", "/proc/quotebot/index"], "/proc/quotebot"),
     (["build", "--data", "{tmp}/nowhere", "--index", "{tmp}/index"], "no catalog"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["ask", "why", "--speaker", "Elon Musk"], "the speakers are: Fang Han, Robin Li"),
-    (["ask", "why", "--doc", "nope"], "unknown document id 'nope'"),
+    (["ask", "why", "--doc", "nope"], "unknown document id 'nope' in --doc"),
     (["ask", "why", "--index", "{tmp}/no/such/index"], "does not exist"),
     # a folder of other things (here, pytest's, holding this test's own folder) is no index
     (["ask", "why", "--index", "{tmp}/.."], "not part of an index"),
@@ -363,6 +363,23 @@ def test_cli_says_there_is_no_answer_in_the_questions_language(
         r = cli("ask", question, "--data", str(data_dir), "--index", str(index_dir))
         assert r.returncode == 0, r.stderr.decode("utf-8", "replace")
         assert r.stdout.decode("utf-8").strip() == NO_ANSWER[lang]
+
+
+def test_cli_filter_notes_are_in_the_questions_language(data_dir: Path, index_dir: Path
+                                                        ) -> None:
+    """A filter that leaves out everyone the question names: the note on stderr names the
+    flags used, in the question's language (it was English only)."""
+    from bot.format import FILTERED_NOTES, NO_ANSWER
+
+    for question, lang in [("方汉怎么看开源?", "zh-Hans"), ("方漢怎麼看開源?", "zh-Hant"),
+                           ("What does Fang Han think of open source?", "en")]:
+        r = cli("ask", question, "--lang", "en", "--data", str(data_dir), "--index",
+                str(index_dir))
+        assert r.returncode == 0, r.stderr.decode("utf-8", "replace")
+        assert r.stdout.decode("utf-8").strip() == NO_ANSWER[lang]
+        name = "Fang Han" if lang == "en" else "方汉" if lang == "zh-Hans" else "方漢"
+        note = FILTERED_NOTES[lang][1].format(flags="--lang", names=name)
+        assert r.stderr.decode("utf-8").strip() == note
 
 
 def test_cli_interactive_json_prints_only_json(data_dir: Path, index_dir: Path) -> None:
