@@ -171,7 +171,14 @@ class Engine:
                     f"no index at {self.index_dir}, and its folder {self.index_dir.parent} "
                     f"does not exist; check the path, or build one there: {hint}"
                 )
-            log.info("no index at %s: building it", self.index_dir)
+            left = store.index_files(self.index_dir)
+            if left:
+                # a damaged index (its manifest deleted, or never written) is rebuilt as a
+                # missing one is, but not without a word: other damage is reported
+                log.warning("the index at %s has %s but no %s: rebuilding it from %s",
+                            self.index_dir, ", ".join(left), store.MANIFEST, self.data_dir)
+            else:
+                log.info("no index at %s: building it", self.index_dir)
             build_index(self.data_dir, self.index_dir, model, settings, show_progress=True)
         # a model that cannot be loaded says so (a mistyped name), rather than that the index
         # was built with another one and should be rebuilt with it, which could not work

@@ -272,6 +272,12 @@ def exists(index_dir: Path) -> bool:
     return (Path(index_dir) / MANIFEST).is_file()
 
 
+def index_files(index_dir: Path) -> list[str]:
+    """The names of the index files (other than the manifest) ``index_dir`` holds."""
+    names = (PASSAGES, VECTORS, BACKGROUND, TOKENS, TOKEN_IDS, TOKEN_OFFSETS)
+    return [n for n in names if (Path(index_dir) / n).is_file()]
+
+
 def _recover(index_dir: Path) -> None:
     # only the non-atomic fallback swap can leave this state: the old index set aside
     old = Path(index_dir).with_name(f".{Path(index_dir).name}.old")

@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import logging
 import os
 import random
 import shutil
@@ -714,6 +715,21 @@ def test_broken_index_through_retrieve_and_cli(
     assert r.returncode == 2 and r.stdout == b"" and "Traceback" not in err
     assert err.count("\n") == 1 and err.startswith("error: ") and VECTORS in err
     assert hint(data_dir, copy) in err
+
+
+def test_an_index_without_its_manifest_is_rebuilt_with_a_warning(
+    engine: Engine, data_dir: Path, index_dir: Path, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Its manifest deleted, an index is rebuilt as a missing one is (it is derived from
+    data/), but says so: a tester saw only a progress bar."""
+    copy = copy_index(index_dir, tmp_path / "index")
+    (copy / store.MANIFEST).unlink()
+    with caplog.at_level(logging.WARNING, logger="bot.retrieve"):
+        hits = retrieve(EN_Q, data_dir=data_dir, index_dir=copy)
+    assert hits and (copy / store.MANIFEST).is_file()
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(f"but no {store.MANIFEST}: rebuilding it" in m and VECTORS in m for m in said)
 
 
 def test_index_of_another_dimension_is_never_used(
