@@ -1088,7 +1088,9 @@ def test_attributes_asked_as_facts(question: str, asked: set[str]):
      "華為盤古大模型有多少參數?", "百川智能最近一轮融资估值多少?", "昆侖萬維的技術長是誰?",
      "What is Baidu's market share in search?",
      # a tester's: an age, a birthplace, and a head count that a talk "to staff" never gives
-     "李彦宏多大了?", "方汉是哪里人?", "百度有多少员工?"],
+     "李彦宏多大了?", "方汉是哪里人?", "百度有多少员工?",
+     # another tester's keywords (the bare word: "how old" was asked, "age" was not)
+     "Robin Li age"],
 )
 def test_a_fact_the_best_passages_never_mention_gets_nothing(
     question: str, data_dir: Path, index_dir: Path
