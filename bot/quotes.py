@@ -641,6 +641,30 @@ def people_named(folded_text: str, people: list[Person]) -> list[str]:
     return list(dict.fromkeys(name for name in found if name is not None))
 
 
+# a person named as the one disagreed with, answered or criticised ("Who disagrees with Robin
+# Li?", "谁不同意李彦宏的观点?"): the question asks for other people's words about theirs
+_OPPOSED_BEFORE = re.compile(
+    r"(?:(?<![a-z])(?:disagree[sd]?|disagreeing|dispute[sd]?|disputing|contradict(?:s|ed|ing)?"
+    r"|rebut(?:s|ted|ting)?|refute[sd]?|refuting|argue[sd]? against|arguing against"
+    r"|push(?:es|ed|ing)? back (?:on|against)|respond(?:s|ed|ing)? to|repl(?:y|ies|ied) to"
+    r"|critici[sz](?:e|es|ed|ing)|oppose[sd]?|opposing|challenge[sd]?|challenging)"
+    r"(?: with)?|不同意|反对|反驳|回应|批评|不认可|不赞同|质疑|驳斥)\s*$"
+)
+
+
+def people_opposed(folded_text: str, people: list[Person]) -> list[str]:
+    """Canonical names of the people a (folded) question names as the one others disagree
+    with, answer or criticise (see _OPPOSED_BEFORE)."""
+    pattern = _attributor(people)._names
+    if pattern is None:
+        return []
+    found = (
+        _canonical(people, m.group("name")) for m in pattern.finditer(folded_text)
+        if _OPPOSED_BEFORE.search(folded_text, max(0, m.start() - 40), m.start())
+    )
+    return list(dict.fromkeys(name for name in found if name is not None))
+
+
 _ATTRIBUTORS: dict[tuple[Person, ...], Attributor] = {}
 
 

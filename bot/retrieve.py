@@ -43,7 +43,7 @@ from .lexical import (
     subject_tokens,
 )
 from .passages import detect_lang
-from .quotes import family_names, load_people, people_named
+from .quotes import family_names, load_people, people_named, people_opposed
 from .settings import DEFAULT_MODEL, SETTINGS, Settings
 from .types import Hit, Quote, Report
 
@@ -443,8 +443,12 @@ class Engine:
         # before reports about him
         kind = asks_for(folded) if s.w_answer_kind else None
         if kind != "date":
+            # ... but not the one others are asked to disagree with: "Who disagrees with
+            # Robin Li?" asks for the others' words, which come before his
+            opposed = people_opposed(folded, self.people)
             for person in dict.fromkeys(named):
-                fused += s.w_speaker * (self.speakers == person)
+                sign = -1.0 if person in opposed else 1.0
+                fused += sign * s.w_speaker * (self.speakers == person)
         if s.w_reason and asks_reason(folded):
             fused += s.w_reason * self.reasons
         if kind is not None:

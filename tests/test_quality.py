@@ -41,6 +41,7 @@ from bot.quotes import (
     find_quotes,
     load_people,
     people_named,
+    people_opposed,
     quote_spans,
     speaker_in_context,
 )
@@ -907,6 +908,22 @@ def test_speaker_words_come_first_and_filter(data_dir: Path, index_dir: Path):
     only = retrieve("open source", 5, data_dir=data_dir, index_dir=index_dir,
                     speaker="Wang Xiaochuan")
     assert only and {h.speaker for h in only} == {"Wang Xiaochuan"}
+
+
+@pytest.mark.parametrize(
+    "question", ["Who disagrees with Robin Li?", "谁不同意李彦宏的观点?",
+                 "Who pushed back on Robin Li's view of open source?"])
+def test_who_disagrees_with_someone_gets_others_words(question: str, data_dir: Path,
+                                                      index_dir: Path):
+    """A tester's: the person disagreed with gets no speaker prior but its opposite (the top
+    ten were all Robin Li's words); others' words and reports of his come first."""
+    assert people_opposed(fold(question), load_people(data_dir / "glossary.json")) == [
+        "Robin Li"]
+    hits = retrieve(question, 5, data_dir=data_dir, index_dir=index_dir)
+    assert hits and sum(h.speaker == "Robin Li" for h in hits) <= 1
+    said = retrieve("What did Robin Li say about open source?", 5, data_dir=data_dir,
+                    index_dir=index_dir)
+    assert {h.speaker for h in said} == {"Robin Li"}
 
 
 def test_near_duplicates_do_not_fill_the_top_five(data_dir: Path, index_dir: Path):
