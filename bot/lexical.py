@@ -299,10 +299,16 @@ def load_glossary(data_dir: Path) -> list[GlossaryEntry]:
 def _alternation(folded: Sequence[str]) -> str:
     """A regex matching any of the folded words, longest first, Latin ones as whole words."""
     return "|".join(
-        # not \b: "百度的ernie" has no word boundary between 的 and e
-        (rf"(?<![a-z0-9]){re.escape(a)}(?![a-z0-9])" if not _CJK_RUN.search(a) else re.escape(a))
+        # not \b: "百度的ernie" has no word boundary between 的 and e; a Latin word of four
+        # letters or more in the plural too ("start-ups" for the alias "start-up")
+        (rf"(?<![a-z0-9]){re.escape(a)}{_PLURAL if _PLURAL_OK.search(a) else ''}(?![a-z0-9])"
+         if not _CJK_RUN.search(a) else re.escape(a))
         for a in sorted(folded, key=len, reverse=True)
     )
+
+
+_PLURAL = "(?:e?s)?"
+_PLURAL_OK = re.compile(r"^.{2,}[a-z]{2}$")
 
 
 # how far a title may sit after the organisation: "Kunlun's CEO", "昆仑万维董事长兼CEO"

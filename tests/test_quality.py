@@ -64,6 +64,10 @@ def test_glossary_aliases_expand_across_languages(data_dir: Path):
     assert "李彦宏" in extra and "文心一言" in extra
     assert "closed source" in expander.expand(fold("闭源有什么好处"))
     assert expander.expand(fold("What is the weather today?")) == []
+    # an English alias in the plural (the glossary lists "start-up", a tester wrote
+    # "start-ups"); a short one stays whole ("li" is not "lis")
+    assert "创业公司" in expander.expand(fold("How does Robin Li view large-model start-ups?"))
+    assert "李彦宏" not in expander.expand(fold("Lis and Wangs"))
 
 
 def test_every_glossary_entry_names_something_the_articles_mention(engine):
