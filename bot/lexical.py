@@ -339,6 +339,7 @@ _ASKS_DATE = re.compile(
     r"(?<![a-z])(?:what|which|on what) (?:year|month|date|day)(?![a-z])"
     r"|^when (?:is|was|were|are|did|does|do|will|would|has|had)(?![a-z])"
     r"|哪一?年|哪一?天|哪个月|什么时候|何时|几时|几月|几号|什么日子"
+    r"|(?<![a-z])(?:release|launch|publication) date(?![a-z])|发布日期|发布时间|上线时间"
 )
 _ASKS_AMOUNT = re.compile(
     r"(?<![a-z])how (?:much|many|old|long|often)(?![a-z])"

@@ -458,13 +458,17 @@ class Engine:
         best = allowed[np.argsort(-fused[allowed], kind="stable")]
         # "How old is Robin Li?": the best passages are his, but none gives an age
         asked = attributes_asked(folded) if s.attribute_depth else frozenset()
+        if kind == "date" and s.attribute_depth:
+            # "When did Microsoft release WizardLM-2?": the best passages name it, and no
+            # date; a date is a fact the passages state or not, as an age is
+            asked = asked | {"date"}
         # "How many parameters does Pangu have?": a passage giving Tiangong's counts only
         # when it names Pangu (or Huawei), or is Pangu's people's own words
         subjects = self.expander.subjects_in(folded) if asked else []
         # read off the few best passages when asked, not at load: a million passages would
         # take minutes
         stated = frozenset().union(
-            *(attributes_mentioned(self.rows[i]["text"])
+            *(attributes_mentioned(self.rows[i]["text"]) | ({"date"} if self.dates[i] else set())
               for i in best[: s.attribute_depth] if self._about(int(i), subjects))
         ) if asked else frozenset()
         unstated = asked - stated

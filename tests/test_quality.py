@@ -1110,8 +1110,9 @@ def test_attributes_asked_as_facts(question: str, asked: set[str]):
      "What is Baidu's market share in search?",
      # a tester's: an age, a birthplace, and a head count that a talk "to staff" never gives
      "李彦宏多大了?", "方汉是哪里人?", "百度有多少员工?",
-     # another tester's keywords (the bare word: "how old" was asked, "age" was not)
-     "Robin Li age"],
+     # another tester's keywords (the bare word: "how old" was asked, "age" was not), and a
+     # date: the passage naming WizardLM-2 gives none
+     "Robin Li age", "Microsoft WizardLM-2 release date", "When did Microsoft release WizardLM-2?"],
 )
 def test_a_fact_the_best_passages_never_mention_gets_nothing(
     question: str, data_dir: Path, index_dir: Path
