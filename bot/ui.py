@@ -736,6 +736,9 @@ DETECT_LANG = "auto"
 UPLOAD_HINT = (
     f"Add an article ({', '.join(FORMATS)}; one file at a time). Outlet, date and title are "
     "taken from the document when it has them; fields filled in here win; nothing is invented."
+    "\n\n"
+    f"添加一篇文章（{'、'.join(FORMATS)}；一次一个文件）。媒体、日期和标题取自文档本身；"
+    "在此填写的内容优先；不会编造任何内容。"
 )
 
 
