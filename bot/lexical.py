@@ -401,6 +401,19 @@ def subject_tokens(folded_text: str) -> list[str]:
     return [t for t in tokenize(folded_text, folded=True) if t not in framing]
 
 
+# a passage where someone disagrees or answers back (for "Who disagrees with Robin Li?")
+_GIVES_DISAGREEMENT = re.compile(
+    r"不同意|不认可|不赞同|反驳|驳斥|质疑|唱反调|并不认为|不这么看|并非如此"
+    r"|(?<![a-z])(?:disagree\w*|(?:does|do|did) not agree|doesn't agree|refut\w*|rebut\w*"
+    r"|push\w* back|far from)(?![a-z])"
+)
+
+
+def gives_disagreement(text: str) -> bool:
+    """Whether a passage says someone disagrees (不认可, 反驳, disagrees, pushes back ...)."""
+    return _GIVES_DISAGREEMENT.search(fold(text)) is not None
+
+
 def asks_reason(folded_query: str) -> bool:
     """Whether a (folded) question asks why."""
     return _ASKS_REASON.search(folded_query) is not None

@@ -38,6 +38,7 @@ from .lexical import (
     figures,
     fold,
     gives_date,
+    gives_disagreement,
     gives_reason,
     load_glossary,
     subject_tokens,
@@ -231,6 +232,8 @@ class Engine:
         said = {r.get("speaker") or "" for r in self.rows}.union(*self.quoted)
         self.other_speakers = sorted(said - glossary - {""})
         self.reasons = np.array([gives_reason(r["text"]) for r in self.rows], dtype=np.float64)
+        self.disagreements = np.array(
+            [gives_disagreement(r["text"]) for r in self.rows], dtype=np.float64)
         self.dates = np.array([gives_date(r["text"]) for r in self.rows], dtype=np.float64)
         stated = [figures(r["text"]) for r in self.rows]
         self.figure_words = np.array([words for words, _ in stated], dtype=bool)
@@ -449,6 +452,9 @@ class Engine:
             for person in dict.fromkeys(named):
                 sign = -1.0 if person in opposed else 1.0
                 fused += sign * s.w_speaker * (self.speakers == person)
+            if opposed:
+                # ... and the passages where someone disagrees come first among those
+                fused += s.w_reason * self.disagreements
         if s.w_reason and asks_reason(folded):
             fused += s.w_reason * self.reasons
         if kind is not None:
