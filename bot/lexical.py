@@ -299,8 +299,9 @@ def load_glossary(data_dir: Path) -> list[GlossaryEntry]:
 def _alternation(folded: Sequence[str]) -> str:
     """A regex matching any of the folded words, longest first, Latin ones as whole words."""
     return "|".join(
-        # not \b: "百度的ernie" has no word boundary between 的 and e; a Latin word of four
-        # letters or more in the plural too ("start-ups" for the alias "start-up")
+        # not \b: "百度的ernie" has no word boundary between 的 and e; a Latin alias of four
+        # characters or more that ends in letters, in the plural too ("start-ups" for the alias
+        # "start-up"; not "lis" for "li")
         (rf"(?<![a-z0-9]){re.escape(a)}{_PLURAL if _PLURAL_OK.search(a) else ''}(?![a-z0-9])"
          if not _CJK_RUN.search(a) else re.escape(a))
         for a in sorted(folded, key=len, reverse=True)

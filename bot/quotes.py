@@ -704,6 +704,8 @@ def _is_term(folded: str, start: int, end: int) -> bool:
         and not quoted.endswith(_SPEECH_END)
         and not _INTRODUCED.search(folded, max(0, start - 12), max(0, start - 1))
     )
+
+
 _OTHER_SPEAKER = (
     # (not 对记者表示: the reporter is spoken to)
     re.compile(
