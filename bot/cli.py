@@ -153,7 +153,8 @@ def _ask(args: argparse.Namespace, question: str, piped: bool = False) -> int:
         print(f"? {_printable(question)}\n{hits_to_text(hits, detect_lang(question))}\n")
     else:
         print(hits_to_json(hits) if args.json else hits_to_text(hits, detect_lang(question)))
-    if not hits and not args.json and (args.speaker or args.lang or args.doc):
+    # (with --json too: the note goes to stderr, the JSON to stdout)
+    if not hits and (args.speaker or args.lang or args.doc):
         from .retrieve import get_engine
 
         # the filters, not the articles, may be why: say so (on stderr, as a note, in the

@@ -187,8 +187,10 @@ def report(outcomes: list[Outcome], summary: dict[str, Any], seconds: float) -> 
         f"  MRR {s['mrr']:.3f}",
         f"off-topic unanswered {s['abstained_offtopic']:.0%}  answerable left unanswered "
         f"{s['wrongly_unanswered']:.1%}  median passage {s['median_passage_chars']} chars",
-        "by language pair (question -> answer snippet; the last column also counts a snippet in"
-        " a hit's 'also reported in' list):",
+        "by language pair (question -> answer snippet):",
+        "  (a question counts once in each pair its snippets fall in, so the n can add up to more"
+        " than the questions;",
+        "   'with reports' also counts a snippet found in a hit's 'also reported in' list)",
     ]
     for name, p in s["by_pair"].items():
         lines.append(f"  {name:<18} n={p['n']:<3} recall@5 {p['recall@5']:.3f}  MRR {p['mrr']:.3f}"

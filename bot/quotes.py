@@ -688,6 +688,11 @@ _SO_CALLED = re.compile(r"(?:所谓|so-called|so called)的?\s*$")
 # 讨论, 'OpenAI is "not open source"': a few characters or words, no punctuation; unless the
 # sentence introduces it as speech (表示:“…”, said "…") or it ends as speech does (“挺无聊的”)
 _TERM = re.compile(r"[\u4e00-\u9fff]{1,4}|[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
+# ... or a name that mixes Chinese with Latin letters or digits: “天工3.0”, “天工SkyMusic”,
+# “音乐界ChatGPT” (a version's point is no full stop)
+_MIXED_NAME = re.compile(
+    r"(?=.*[\u4e00-\u9fff])(?=.*[a-z0-9])(?:[\u4e00-\u9fffa-z0-9 -]|\.(?=\d)){2,12}"
+)
 _SPEECH_END = tuple("的了吗呢吧啊呀嘛")
 _INTRODUCED = re.compile(
     r"(?:[:：]|说|道|称|问|表示|认为|坦言|直言|指出|强调"
@@ -700,7 +705,7 @@ def _is_term(folded: str, start: int, end: int) -> bool:
     someone's words (see _TERM)."""
     quoted = folded[start:end].strip()
     return bool(
-        _TERM.fullmatch(quoted)
+        (_TERM.fullmatch(quoted) or _MIXED_NAME.fullmatch(quoted))
         and not quoted.endswith(_SPEECH_END)
         and not _INTRODUCED.search(folded, max(0, start - 12), max(0, start - 1))
     )

@@ -130,11 +130,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "filtered_out": "所选文章、语言和说话人之下没有任何段落，请放宽筛选条件。",
         "speaker_gone": (
             "已没有段落归于 {name}，"
-            "请收起再展开“筛选”（或刷新页面）查看现有发言人。"
+            "请收起再展开“Filters / 筛选”（或刷新页面）查看现有发言人。"
         ),
         "docs_gone": (
             "所选文章已不在文章目录中，"
-            "请收起再展开“筛选”（或刷新页面）查看现有文章。"
+            "请收起再展开“Filters / 筛选”（或刷新页面）查看现有文章。"
         ),
         "filtered_names": (
             "筛选后的段落都没有提到 {names}，其他段落有。请放宽筛选条件。"
@@ -175,11 +175,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "filtered_out": "所選文章、語言和說話人之下沒有任何段落，請放寬篩選條件。",
         "speaker_gone": (
             "已沒有段落歸於 {name}，"
-            "請收起再展開「篩選」（或重新載入頁面）查看現有發言人。"
+            "請收起再展開「Filters / 筛选」（或重新載入頁面）查看現有發言人。"
         ),
         "docs_gone": (
             "所選文章已不在文章目錄中，"
-            "請收起再展開「篩選」（或重新載入頁面）查看現有文章。"
+            "請收起再展開「Filters / 筛选」（或重新載入頁面）查看現有文章。"
         ),
         "filtered_names": (
             "篩選後的段落都沒有提到 {names}，其他段落有。請放寬篩選條件。"
@@ -315,7 +315,10 @@ def answer(
                 engine.canonical_speaker(speaker)
             except InvalidQueryError:
                 # a person the page listed whose article has been removed since
-                return Turn(echo, lang, message=texts(lang)["speaker_gone"].format(name=speaker),
+                # (a Chinese name in the page's script, as the speaker list shows it)
+                in_script = lang == "zh-Hant" and CJK.search(speaker)
+                name = traditional(speaker) if in_script else speaker
+                return Turn(echo, lang, message=texts(lang)["speaker_gone"].format(name=name),
                             kind="none", length=len(text))
         if doc_ids:
             # an article removed since the page listed it: the filter keeps the ones still there
@@ -737,8 +740,8 @@ UPLOAD_HINT = (
     f"Add an article ({', '.join(FORMATS)}; one file at a time). Outlet, date and title are "
     "taken from the document when it has them; fields filled in here win; nothing is invented."
     "\n\n"
-    f"添加一篇文章（{'、'.join(FORMATS)}；一次一个文件）。媒体、日期和标题取自文档本身；"
-    "在此填写的内容优先；不会编造任何内容。"
+    "添加一篇文章，一次一个文件。媒体、日期和标题取自文档本身；在此填写的内容优先；"
+    f"不会编造任何内容。支持的格式：{' '.join(FORMATS)}"
 )
 
 

@@ -448,7 +448,8 @@ def test_a_term_in_quotation_marks_is_no_quotation(engine):
     (a tester saw them bold as Robin Li's quotations). Short speech keeps its marks: 跑分竞争其实是
     “挺无聊的” ends as speech does, and 表示:“…” introduces it."""
     quoted = {q["text"] for r in engine.rows for q in r["quotes"]}
-    for term in ("重构", "工具", "是否开源", "百模大战", "not open source", "horse racing"):
+    for term in ("重构", "工具", "是否开源", "百模大战", "not open source", "horse racing",
+                 "天工3.0", "天工SkyMusic"):
         assert any(f"“{term}”" in r["text"] or f'"{term}"' in r["text"] for r in engine.rows)
         assert term not in quoted, term
     assert "挺无聊的" in quoted

@@ -381,6 +381,12 @@ def test_cli_filter_notes_are_in_the_questions_language(data_dir: Path, index_di
         name = "Fang Han" if lang == "en" else "方汉" if lang == "zh-Hans" else "方漢"
         note = FILTERED_NOTES[lang][1].format(flags="--lang", names=name)
         assert r.stderr.decode("utf-8").strip() == note
+    # with --json too: the JSON on stdout, the note on stderr
+    r = cli("ask", "方汉怎么看开源?", "--lang", "en", "--json", "--data", str(data_dir),
+            "--index", str(index_dir))
+    assert json.loads(r.stdout) == []
+    assert r.stderr.decode("utf-8").strip() == FILTERED_NOTES["zh-Hans"][1].format(
+        flags="--lang", names="方汉")
 
 
 def test_cli_interactive_json_prints_only_json(data_dir: Path, index_dir: Path) -> None:

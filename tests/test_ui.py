@@ -376,6 +376,10 @@ def test_a_speaker_no_longer_in_the_articles_is_told_plainly(
     assert (turn.kind, turn.message) == (
         "none", ui.texts("zh-Hans")["speaker_gone"].format(name="周明远"))
     assert str(data_dir) not in turn.message
+    # ... named in the page's script (a tester saw 张晓明 in a traditional sentence)
+    turn = ui.answer("開源有什麼好處?", 5, None, None, "周明远", data_dir=data_dir,
+                     index_dir=index_dir)
+    assert turn.message == ui.texts("zh-Hant")["speaker_gone"].format(name="周明遠")
 
 
 def test_match_labels_have_a_weak_band() -> None:
