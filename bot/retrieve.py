@@ -454,7 +454,7 @@ class Engine:
                 fused += sign * s.w_speaker * (self.speakers == person)
             if opposed:
                 # ... and the passages where someone disagrees come first among those
-                fused += s.w_reason * self.disagreements
+                fused += s.w_disagreement * self.disagreements
         if s.w_reason and asks_reason(folded):
             fused += s.w_reason * self.reasons
         if kind is not None:

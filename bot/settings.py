@@ -51,6 +51,10 @@ class Settings:
     w_speaker: float = 0.1
     # a why-question favours passages that state a cause (lexical.gives_reason)
     w_reason: float = 0.03
+    # a question naming someone as the one disagreed with ("Who disagrees with Robin Li?",
+    # quotes.people_opposed) favours passages where someone disagrees
+    # (lexical.gives_disagreement)
+    w_disagreement: float = 0.03
     # a when-question favours passages that date something, a how-many one passages that state
     # a figure (lexical.asks_for); a when-question also drops the speaker prior (w_speaker):
     # "When did Robin Li's speech leak?" is answered by the report dating it, not by his words
