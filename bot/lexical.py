@@ -35,6 +35,11 @@ _ALIAS_VERSION = re.compile(r"(?<=[a-z\u3400-\u9fff])\s?(\d+(?:\.\d+)?[a-z]?)$")
 
 # a misspelt name is recognised from this length on ("Robn" for Robin; not "Lu" for "Li")
 _TYPO_MIN_CHARS = 4
+# a lower-case word is taken for a name in pinyin when it is this long, spells two or more
+# pinyin syllables and is rarer in English than this (wordfreq Zipf: "banana" 4.0, "alibaba"
+# 3.0, "meituan" 0)
+_PINYIN_NAME_MIN_CHARS = 5
+_PINYIN_NAME_MAX_ZIPF = 2.0
 
 
 def _version_key(version: str) -> str:
@@ -130,6 +135,28 @@ def _letter_runs(word: str) -> list[str]:
     if not any(c.isdigit() for c in word):
         return []
     return [r for r in re.findall(r"[a-z]+", word.lower()) if len(r) >= 3]
+
+
+@lru_cache(maxsize=1)
+def _pinyin_syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable (of the CJK block's characters)."""
+    from pypinyin import lazy_pinyin
+
+    block = "".join(chr(c) for c in range(0x4E00, 0x9FA6))
+    return frozenset(lazy_pinyin(block, errors="ignore"))
+
+
+def _spells_pinyin(word: str) -> bool:
+    """Whether ``word`` is two or more toneless pinyin syllables run together."""
+    syllables = _pinyin_syllables()
+    # parts[i]: the fewest syllables spelling word[:i] (0 for the empty start)
+    parts: list[int | None] = [0] + [None] * len(word)
+    for end in range(1, len(word) + 1):
+        counts = [c + 1 for start in range(max(0, end - 6), end)
+                  if (c := parts[start]) is not None and word[start:end] in syllables]
+        parts[end] = min(counts) if counts else None
+    n = parts[-1]
+    return n is not None and n >= 2
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -445,6 +472,9 @@ _ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "market share": ("market share", "share of the market", "市场份额", "市场占有率", "市占率"),
     "funding": ("funding", "raised", "raise", "financing", "融资", "融了"),
     "parameters": ("parameters", "parameter", "参数"),
+    # a sum spent ("How much did Baidu spend on ERNIE?"); 投入 as a passage states it
+    "spending": ("spend", "spent", "spending", "花了多少", "花费", "花多少钱", "投入了多少",
+                 "投了多少"),
     "employees": ("employees", "headcount", "workforce", "员工人数", "员工数", "员工总数",
                   "多少员工", "多少名员工", "多少位员工", "雇员"),
     "stock": ("stock", "stock price", "share price", "股价", "股票"),
@@ -477,6 +507,7 @@ _ASKS_WHO = re.compile(r"(?<![a-z])who(?:'s|m|se)?(?![a-z])|谁|哪位")
 _ATTRIBUTES_STATED: dict[str, tuple[str, ...]] = {
     "employees": ("staff of", "employee", "名员工", "位员工", "万员工", "万名员工", "员工总数"),
     "birth": ("native of", "生于"),
+    "spending": ("投入", "耗资", "花了"),
 }
 # ... unless it asks what someone thinks or says about it, or why: "Does Robin Li think big
 # companies will take all the profits?" is answered by his view, whatever words it uses
@@ -1021,7 +1052,8 @@ class LexicalIndex:
         "Western" is 5.0, "Huang" 3.4), or a Chinese word jieba tags as a person, place or
         organisation. A version counts however it is written (GPT4 = GPT 4 = GPT-4), and a
         glossary name with a letter wrong, or a Chinese name with the pinyin of a corpus word,
-        is known (``_misspelled_name``).
+        is known (``_misspelled_name``). A lower-case word counts when it is pinyin of no word
+        of the corpus and no English word ("meituan"; ``_unknown_lowercase``).
         """
         text = unicodedata.normalize("NFKC", query)
         # "GPT4", "GPT 4" and "GPT-4" name one model: written one way, the hyphenated one
@@ -1033,7 +1065,7 @@ class LexicalIndex:
             _POSSESSIVE.sub("", name) for _, _, name in _name_spans(text, folded, families)
         ))
         if not names:
-            return []
+            return self._unknown_lowercase(text, folded, set())
         # (a Chinese person's name counts whole: 陈平安 is not known for the 平安 of some
         # passage; a place or a group, 落后地区, 百家公司, by its words)
         tokens = {
@@ -1060,7 +1092,29 @@ class LexicalIndex:
                 if _CJK_RUN.search(n)
                 or zipf_frequency(max(_letter_runs(n) or [n], key=len), "en") < max_zipf
             ]
-        return unknown + self._unknown_full_names(text, folded, spelled | set(unknown))
+        return (unknown + self._unknown_full_names(text, folded, spelled | set(unknown))
+                + self._unknown_lowercase(text, folded, set(names)))
+
+    def _unknown_lowercase(self, text: str, folded: str, seen: set[str]) -> list[str]:
+        """Chinese names written in lower-case pinyin ("meituan", "xiaohongshu") that the
+        corpus never mentions: a name whatever its case, though ``_name_spans`` needs a
+        capital to tell a name from a word."""
+        from wordfreq import zipf_frequency
+
+        words = dict.fromkeys(m.group() for m in _LATIN_WORD.finditer(text))
+        candidates = [
+            w for w in words
+            if w not in seen and len(w) >= _PINYIN_NAME_MIN_CHARS and w.isalpha() and w.islower()
+            and zipf_frequency(w, "en") < _PINYIN_NAME_MAX_ZIPF and _spells_pinyin(w)
+        ]
+        if not candidates:
+            return []
+        covered = self._covered(folded, candidates) | self._pinyin(text)
+        return [
+            w for w in candidates
+            if w not in covered and self._intended(w) is None
+            and not any(w in t for t in self.folded_texts)
+        ]
 
     def _unversioned(self, name: str) -> bool:
         """Whether ``name`` is a version of something the articles speak of: one of its

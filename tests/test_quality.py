@@ -22,6 +22,7 @@ from bot.lexical import (
     LexicalIndex,
     _cedict,
     _gloss_name,
+    _spells_pinyin,
     asks_for,
     asks_reason,
     attributes_asked,
@@ -299,6 +300,14 @@ def test_names_the_corpus_never_mentions(engine):
     assert names("What did Robin Li say about ERNIE 5.0?") == ["ernie-5.0"]
     assert names("What did Robin Li say about Llama3?") == ["llama-3"]  # they name Llama 2
     assert names("王小明怎么看开源?") == ["王小明"]
+    # a Chinese name typed in lower-case pinyin is a name all the same ...
+    assert names("how are meituan shares doing") == ["meituan"]
+    assert names("robin li on xiaohongshu and zhipu") == ["xiaohongshu", "zhipu"]
+    # ... but not one the articles name (in either script, or as pinyin of their words), nor
+    # an English word that happens to spell pinyin, nor a lower-case typo
+    for question in ("robin li on pinduoduo", "fang han kunlun wanwei tiangong",
+                     "is a banana open source", "robin li hundread model war"):
+        assert names(question) == [], question
 
 
 def test_character_ngrams_match_what_segmentation_splits_apart():
@@ -328,6 +337,12 @@ def test_a_misspelt_name_or_version_ranks_as_if_spelt_right(engine):
         for name in ("Robin Li", "Robn Li")
     )
     assert right and right == wrong
+
+
+def test_pinyin_syllables_run_together():
+    assert _spells_pinyin("meituan") and _spells_pinyin("xiaohongshu")
+    assert not _spells_pinyin("deepseek") and not _spells_pinyin("tuan")  # one syllable
+    assert not _spells_pinyin("leaderbords")
 
 
 def test_a_name_is_known_by_its_pinyin():
@@ -1085,6 +1100,8 @@ def test_more_off_topic_questions_get_nothing(question: str, data_dir: Path, ind
     ("question", "asked"),
     [
         ("How old is Fang Han?", {"age"}),
+        ("How much did Baidu spend on training ERNIE 4.0?", {"spending"}),
+        ("李彦宏为文心一言投入了多少钱?", {"spending"}),
         ("百度去年的營收和淨利潤各是多少?", {"revenue", "profit"}),
         ("Where did Wang Xiaochuan go to university?", {"education"}),
         # a view or a reason on it is no question of fact
@@ -1118,7 +1135,9 @@ def test_attributes_asked_as_facts(question: str, asked: set[str]):
      "李彦宏多大了?", "方汉是哪里人?", "百度有多少员工?",
      # another tester's keywords (the bare word: "how old" was asked, "age" was not), and a
      # date: the passage naming WizardLM-2 gives none
-     "Robin Li age", "Microsoft WizardLM-2 release date", "When did Microsoft release WizardLM-2?"],
+     "Robin Li age", "Microsoft WizardLM-2 release date", "When did Microsoft release WizardLM-2?",
+     # a sum spent: the articles say training takes 10,000 GPUs, not what anyone spent
+     "How much money did OpenAI spend to train GPT-4?", "昆仑万维训练天工3.0花了多少钱?"],
 )
 def test_a_fact_the_best_passages_never_mention_gets_nothing(
     question: str, data_dir: Path, index_dir: Path
