@@ -41,7 +41,7 @@ PARALLEL_MIN_LINKS = 3
 # halves of the hand alignment; down to 0.78 nothing else next to a link qualifies)
 PARALLEL_NEIGHBOUR_MIN_SCORE = 0.84
 # the same remark reported in two languages by articles that do not render one another
-# (English 001 and traditional 004): mutual best and at least this score. In the five
+# (English 001 and traditional 004): mutual best, the same speaker, and at least this score. In the five
 # articles the one such pair reaches 0.897 ("the reasoning cost of the closed-source model
 # must be lower" / 閉源模型的推理成本一定是更低的); the best mutual pair that says different
 # things, 0.873
@@ -60,11 +60,18 @@ SAME_ARTICLE_MIN_OVERLAP = 0.9
 # run between two unlinked Chinese passages of the five articles is a conference's name (24)
 SAME_RUN_MIN_SHARE = 0.4
 SAME_RUN_MIN_CHARS = 30
+# reports of one passage kept (``also_in``), the strongest first
+ALSO_IN_MAX = 10
 # articles longer than this (passages) are not searched for repeats: the check is pairwise
 SAME_ARTICLE_MAX_PASSAGES = 2_000
 
 
-def _bigrams(text: str) -> set[str]:
+def _bigrams(text: str, lang: str = "zh") -> set[str]:
+    """Folded character bigrams; for English, word bigrams (any two English passages on one
+    subject share most letter pairs)."""
+    if lang == "en":
+        w = tokenize(text)
+        return {f"{a} {b}" for a, b in zip(w, w[1:], strict=False)}
     t = "".join(fold(text).split())
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
@@ -155,7 +162,7 @@ def find_links(
     by_doc: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
         by_doc.setdefault(row["doc_id"], []).append(i)
-    grams = [_bigrams(r["text"]) for r in rows]
+    grams = [_bigrams(r["text"], r["lang"]) for r in rows]
     words = _word_sets(rows)
     same: list[tuple[int, int, float]] = []
     parallel: list[tuple[int, int, float]] = []
@@ -180,9 +187,14 @@ def find_links(
              for i, ea in zip(ia, en_a, strict=True)]
         )
         cross[en_a[:, None] == en_b[None, :]] = -1.0
-        chain = _monotone(_best_either_way(cross, PARALLEL_MIN_SCORE), one_to_many=True)
+        chain = _split_renderings(
+            _monotone(_best_either_way(cross, PARALLEL_MIN_SCORE), one_to_many=True)
+        )
         smaller = min(len(ia), len(ib))
-        if len(chain) >= max(PARALLEL_MIN_LINKS, PARALLEL_MIN_SHARE * smaller):
+        # distinct passages on both sides: one passage that is every other's best match (a
+        # long article of keywords, each near the same lead paragraph) renders nothing
+        linked = min(len({a for a, _, _ in chain}), len({b for _, b, _ in chain}))
+        if linked >= max(PARALLEL_MIN_LINKS, PARALLEL_MIN_SHARE * smaller):
             links = _grown(chain, _best_either_way(cross, PARALLEL_NEIGHBOUR_MIN_SCORE))
             parallel.extend((ia[a], ib[b], s) for a, b, s in links)
         else:
@@ -191,6 +203,7 @@ def find_links(
             # rendering that is not one
             same.extend(
                 (ia[a], ib[b], s) for a, b, s in _mutual_best(cross, CROSS_REMARK_MIN_SCORE)
+                if _one_speaker(rows[ia[a]], rows[ib[b]])
             )
     for members in by_doc.values():
         if len(members) > SAME_ARTICLE_MAX_PASSAGES:
@@ -205,6 +218,26 @@ def find_links(
             ):
                 same.append((i, j, score))
     return same, parallel
+
+
+def _split_renderings(chain: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """``chain`` without the pairs that repeat a passage of the pair before unless the other
+    side is the next passage: a paragraph is rendered in consecutive passages, not in ones
+    scattered over the other article."""
+    out: list[tuple[int, int, float]] = []
+    for a, b, s in chain:
+        if out and ((a == out[-1][0] and b != out[-1][1] + 1)
+                    or (b == out[-1][1] and a != out[-1][0] + 1)):
+            continue
+        out.append((a, b, s))
+    return out
+
+
+def _one_speaker(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two passages are known to be one person's words. Across languages, where
+    the wording cannot be compared, a remark reported twice is someone's remark: not an
+    analyst's answer to it, nor a paragraph of keywords near its subject."""
+    return bool(a.get("speaker")) and a.get("speaker") == b.get("speaker")
 
 
 def _shares_run(a: str, b: str) -> bool:
@@ -231,10 +264,12 @@ def _word_sets(rows: Sequence[dict[str, Any]]) -> list[set[str]]:
 def link_passages(rows: list[dict[str, Any]], vectors: np.ndarray) -> None:
     """Add ``also_in`` (list of passage ids) and ``parallel`` (id or None) to every row."""
     same, parallel = find_links(rows, vectors)
-    also: list[set[int]] = [set() for _ in rows]
-    for i, j, _ in [*same, *parallel]:
-        also[i].add(j)
-        also[j].add(i)
+    strength: list[dict[int, float]] = [{} for _ in rows]
+    for i, j, s in [*same, *parallel]:
+        for a, b in ((i, j), (j, i)):
+            strength[a][b] = max(s, strength[a].get(b, s))
+    # the strongest few: a card lists them all
+    also = [sorted(links, key=links.__getitem__, reverse=True)[:ALSO_IN_MAX] for links in strength]
     best_parallel: dict[int, tuple[float, int]] = {}
     for i, j, s in parallel:
         for a, b in ((i, j), (j, i)):

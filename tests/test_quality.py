@@ -837,6 +837,55 @@ def test_parallel_pairs_against_a_hand_labelled_alignment(engine):
     assert len({j for _, j in right}) >= 14
 
 
+def test_an_article_of_keywords_renders_nothing_and_reports_no_remark(engine):
+    """A tester's upload: a long file of the articles' keywords in random order. Each of its
+    passages was nearest one lead paragraph of 000, so the file counted as 000's English
+    rendering: thousands of "also reported in" links, and Robin Li as every passage's
+    speaker."""
+    import random
+
+    from bot.align import find_links
+    from bot.indexing import embed_form
+
+    words = ("baidu ernie open source closed cost benchmark leaderboard agent chip data "
+             "compute start-up model").split()
+    rng = random.Random(7)
+    junk = [" ".join(rng.choice(words) for _ in range(60)) for _ in range(40)]
+    rows = [*engine.rows, *({"doc_id": "999_junk", "text": t, "lang": "en"} for t in junk)]
+    vectors = np.vstack([
+        engine.vectors,
+        engine.encoder.encode_passages([embed_form(t, engine.settings) for t in junk]),
+    ]).astype(np.float32)
+    same, parallel = find_links(rows, vectors)
+    first = len(engine.rows)
+    assert not [p for p in [*same, *parallel] if p[0] >= first or p[1] >= first]
+    # the articles' own links are as before
+    before = find_links(engine.rows, np.asarray(engine.vectors, dtype=np.float32))
+    assert (same, parallel) == before
+
+
+def test_different_speakers_make_no_same_remark(engine):
+    """An analyst answering Robin Li in English (a tester's upload) is no report of the
+    traditional passage he answers, however near: a remark reported in two languages is one
+    person's, the same on both sides."""
+    from bot.align import find_links
+    from bot.indexing import embed_form
+
+    li = next(i for i, r in enumerate(engine.rows) if "閉源模型的推理成本一定是更低的" in r["text"])
+    assert engine.rows[li]["speaker"] == "Robin Li"
+    critic = ('"Open source models are free and they have an advantage in cost," Zhang Wei '
+              'said. "With the same ability, the reasoning cost of an open model you host '
+              'yourself is lower, and its response is faster."')
+    vectors = np.vstack([
+        np.asarray(engine.vectors, dtype=np.float32),
+        engine.encoder.encode_passages([embed_form(critic, engine.settings)]),
+    ]).astype(np.float32)
+    for speaker, linked in (("Zhang Wei", False), (None, False), ("Robin Li", True)):
+        row = {"doc_id": "999_critic", "text": critic, "lang": "en", "speaker": speaker}
+        same, _ = find_links([*engine.rows, row], vectors)
+        assert any(li in p[:2] and len(engine.rows) in p[:2] for p in same) is linked, speaker
+
+
 def test_same_remark_links_against_hand_labels(engine):
     """Reports of one remark in two Chinese articles, labelled by hand without seeing the
     system (tests/data/same_remark.jsonl: 3 pairs, all between 000 and 004)."""
