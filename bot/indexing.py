@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 # passages encoded between two progress reports (a few seconds on two cores)
 _PROGRESS_STEP = 64
 
-# Bump when cleaning, splitting, speaker, linking or embedding rules change: old indexes are then rebuilt.
+# Bump when cleaning, splitting, speaker, linking or embedding rules change: old indexes are
+# then rebuilt.
 PIPELINE_VERSION = "7"
 
 
