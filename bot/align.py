@@ -42,9 +42,9 @@ PARALLEL_MIN_LINKS = 3
 PARALLEL_NEIGHBOUR_MIN_SCORE = 0.84
 # the same remark reported in two languages by articles that do not render one another
 # (English 001 and traditional 004): mutual best, the same speaker, and at least this score.
-# In the five articles the one such pair reaches 0.897 ("the reasoning cost of the closed-source model
-# must be lower" / 閉源模型的推理成本一定是更低的); the best mutual pair that says different
-# things, 0.873
+# In the five articles the one such pair reaches 0.897 ("the reasoning cost of the
+# closed-source model must be lower" / 閉源模型的推理成本一定是更低的); the best mutual pair
+# that says different things, 0.873
 CROSS_REMARK_MIN_SCORE = 0.89
 # share of folded character bigrams of the shorter passage found in the longer one
 SAME_TEXT_MIN_OVERLAP = 0.45
