@@ -116,8 +116,10 @@ class Settings:
     name_max_zipf: float = 4.5
     # a question of at most subject_max_words words, none a glossary term or rarer than
     # subject_zipf (wordfreq), names nothing to look up: "ok", "好的", "line one" get no
-    # answer (lexical.LexicalIndex.has_subject). No question of the eleven sets is that bare
-    subject_max_words: int = 2
+    # answer (lexical.LexicalIndex.has_subject). No question of the eleven sets is that bare;
+    # 4 (2 before): a tester's "line one line two" drew five answers, and no question of
+    # the twenty-one sets is bare at 4 either
+    subject_max_words: int = 4
     subject_zipf: float = 5.0
     # a question asking for a fact these articles seldom state (revenue, age, valuation ...;
     # lexical.attributes_asked) is not answered when none of the attribute_depth best
