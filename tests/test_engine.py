@@ -215,7 +215,8 @@ def test_a_speaker_filter_answers_its_side_of_a_comparison(engine) -> None:
 
 
 @pytest.mark.parametrize(
-    "bare", ["ok", "好的", "嗯", "line one", "test", "哈哈", "line one line two", "line one\nline two"]
+    "bare",
+    ["ok", "好的", "嗯", "line one", "test", "哈哈", "line one line two", "line one\nline two"],
 )
 def test_a_bare_input_naming_nothing_gets_no_answer(bare: str, data_dir: Path, index_dir: Path):
     assert ask(bare, data_dir, index_dir) == []
