@@ -118,9 +118,29 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-# retrieve's argument names in its messages, and the flags that set them
+# the Python API's argument names in error messages, and the flags that set them: the names
+# anywhere, and the one-word names (speaker, lang, title ...) where a message opens with one
+# (after "file.txt: " too) or says to leave one out
 _FLAGS = {"doc_ids": "--doc", "min_score": "--min-score", "langs": "--lang"}
 _API_ARGS = re.compile(r"\b(?:doc_ids|min_score|langs)\b")
+_OPENING_ARG = re.compile(
+    r"(^|: |; )(speaker|lang|title|outlet|author|date|url)(?= (?:is|'|\"|must|was))"
+)
+_API_PHRASES = (
+    (re.compile(r" \(model=None\)"), " (without --model)"),
+    (re.compile(r"\bleave (lang|speaker) out\b"), r"leave --\1 out"),
+    (re.compile(r"\) or None$"), r") or leave --speaker out"),
+)
+
+
+def as_flags(message: str) -> str:
+    """An error message of the Python API as the command line says it: flags for argument
+    names ("--speaker is empty", "without --model")."""
+    message = _API_ARGS.sub(lambda m: _FLAGS[m.group()], message)
+    message = _OPENING_ARG.sub(r"\1--\2", message)
+    for pattern, flag in _API_PHRASES:
+        message = pattern.sub(flag, message)
+    return message
 
 
 def _printable(text: str, limit: int = 300) -> str:
@@ -145,7 +165,7 @@ def _ask(args: argparse.Namespace, question: str, piped: bool = False) -> int:
         )
     except InvalidQueryError as exc:
         # the message names retrieve's arguments; here they are flags
-        raise InvalidQueryError(_API_ARGS.sub(lambda m: _FLAGS[m.group()], str(exc))) from exc
+        raise InvalidQueryError(as_flags(str(exc))) from exc
     if piped and args.json:
         record = {"question": _printable(question), "hits": [h.to_dict() for h in hits]}
         print(json.dumps(record, ensure_ascii=False))
@@ -282,7 +302,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         from . import ingest
 
         command = ingest.add_command if args.cmd == "add" else ingest.remove_command
-        return command(args, out=print, err=lambda line: print(line, file=sys.stderr))
+        return command(args, out=print, err=lambda line: print(as_flags(line), file=sys.stderr))
     if args.cmd == "bench":
         from . import bench
 
@@ -302,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except (QuoteBotError, TypeError, ImportError, OSError) as exc:
-        message = " ".join(str(exc).splitlines())
+        message = as_flags(" ".join(str(exc).splitlines()))
         print(f"error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -277,6 +277,11 @@ CLI_BAD = [
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["ask", "why", "--speaker", "Elon Musk"], "the speakers are: Fang Han, Robin Li"),
     (["ask", "why", "--doc", "nope"], "unknown document id 'nope' in --doc"),
+    # the API's argument names are flags here (a tester found speaker, model=None, title)
+    (["ask", "why", "--speaker", ""], "--speaker is empty; give a name"),
+    (["ask", "why", "--model", "/no/such/model"], "(without --model)"),
+    (["add", "{tmp}/notes.txt", "--data", "{tmp}/other", "--index", "{tmp}/oi",
+      "--title", "x" * 301], "--title is 301 characters"),
     (["ask", "why", "--index", "{tmp}/no/such/index"], "does not exist"),
     # a folder of other things (here, pytest's, holding this test's own folder) is no index
     (["ask", "why", "--index", "{tmp}/.."], "not part of an index"),
@@ -1166,3 +1171,19 @@ def test_serving_and_building_never_modify_the_data_files(
     for doc in load_catalog(data_dir):
         assert "qb-source-error" not in ui.source_html(doc.doc_id, 0, 40, data_dir)
     assert tree(data_dir) == before
+
+
+def test_cli_errors_name_flags_not_arguments():
+    from bot.cli import as_flags
+
+    said = ("notes.md: lang 'en' was given, but its text reads as zh-Hans; leave lang out to "
+            "detect it")
+    assert as_flags(said) == (
+        "notes.md: --lang 'en' was given, but its text reads as zh-Hans; leave --lang out to "
+        "detect it"
+    )
+    assert as_flags("error: date '2024-13-01' is not an ISO date") == (
+        "error: --date '2024-13-01' is not an ISO date"
+    )
+    # a word that only looks like an argument is left alone
+    assert as_flags("the speaker list is empty") == "the speaker list is empty"
