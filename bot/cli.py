@@ -92,6 +92,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="list the documents in the catalog")
     p.add_argument("--data", type=Path, default=None, help="data directory (default: data/)")
+    p.add_argument("--json", action="store_true",
+                   help="print the documents as JSON (a list of their catalog fields)")
 
     p = sub.add_parser("add", help="add documents (.txt .md .html .htm .pdf) and update the index")
     _common(p)
@@ -150,6 +152,18 @@ def _printable(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def _echo(question: str) -> str:
+    """A question as it was asked (cleaned: control characters and bad bytes dropped), for
+    heading its answer; as read when nothing of it is left to ask."""
+    from .errors import QuoteBotError
+    from .retrieve import clean_query
+
+    try:
+        return _printable(clean_query(question))
+    except QuoteBotError:
+        return _printable(question)
+
+
 def _ask(args: argparse.Namespace, question: str, piped: bool = False) -> int:
     """Answer one question on stdout. ``piped`` (questions read from a file): each answer
     says which question it answers; with --json, one JSON object per line (JSON Lines)."""
@@ -167,10 +181,10 @@ def _ask(args: argparse.Namespace, question: str, piped: bool = False) -> int:
         # the message names retrieve's arguments; here they are flags
         raise InvalidQueryError(as_flags(str(exc))) from exc
     if piped and args.json:
-        record = {"question": _printable(question), "hits": [h.to_dict() for h in hits]}
+        record = {"question": _echo(question), "hits": [h.to_dict() for h in hits]}
         print(json.dumps(record, ensure_ascii=False))
     elif piped:
-        print(f"? {_printable(question)}\n{hits_to_text(hits, detect_lang(question))}\n")
+        print(f"? {_echo(question)}\n{hits_to_text(hits, detect_lang(question))}\n")
     else:
         print(hits_to_json(hits) if args.json else hits_to_text(hits, detect_lang(question)))
     # (with --json too: the note goes to stderr, the JSON to stdout)
@@ -222,9 +236,13 @@ def _interactive(args: argparse.Namespace) -> int:
             _ask(args, line, piped=not typed)
         except (QuoteBotError, TypeError) as exc:
             print(f"error: {exc}", file=sys.stderr)
-            if not typed and args.json:  # the answers stay one line per question
-                print(json.dumps({"question": _printable(line), "error": _printable(str(exc))},
+            # the answers stay in step with the questions: a refused one is headed by its
+            # question too (with --json, one line per question)
+            if not typed and args.json:
+                print(json.dumps({"question": _echo(line), "error": _printable(str(exc))},
                                  ensure_ascii=False))
+            elif not typed:
+                print(f"? {_echo(line)}\nerror: {_printable(str(exc))}\n")
 
 
 def _check_index_for_data(args: argparse.Namespace) -> None:
@@ -293,7 +311,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.cmd == "list":
         from .corpus import load_catalog
 
-        for doc in load_catalog(args.data):
+        docs = load_catalog(args.data)
+        if args.json:
+            fields = ("doc_id", "title", "outlet", "author", "date", "lang", "url",
+                      "source_path")
+            print(json.dumps([{f: getattr(d, f) for f in fields} for d in docs],
+                             ensure_ascii=False, indent=2))
+            return 0
+        for doc in docs:
             meta = ", ".join(x for x in (doc.outlet, doc.date, doc.lang) if x)
             name = doc.title or ("(no title)" if doc.outlet else f"(no title: {doc.label})")
             print(f"{doc.doc_id}\t{name}\t{meta}")

@@ -840,6 +840,12 @@ def test_cli_add_with_every_flag_list_and_remove(
     assert cli_main(["list", "--data", str(data)]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert f"{entry.doc_id}\tFlag title\tFlag Outlet, 2024-05-02, en" in listed
+    assert cli_main(["list", "--data", str(data), "--json"]) == 0
+    listed_json = json.loads(capsys.readouterr().out)
+    assert {"doc_id": entry.doc_id, "title": "Flag title", "outlet": "Flag Outlet",
+            "author": "Jane Doe", "date": "2024-05-02", "lang": "en",
+            "url": "https://example.com/lumenwing",
+            "source_path": entry.source_path} in listed_json
     assert cli_main(["remove", entry.doc_id, *dirs]) == 0
     out = capsys.readouterr().out
     assert f"removed {entry.doc_id}" in out and f"index updated: {base} passages" in out

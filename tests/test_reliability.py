@@ -357,6 +357,11 @@ def test_cli_interactive_survives_bad_lines(data_dir: Path, index_dir: Path) -> 
     ], errors
     assert out.count("No passage in these articles answers that.") >= 1
     assert out.count("    source: ") >= 3  # the three good questions, one passage each
+    # every line is headed by its question on stdout, a refused one too, as it was asked
+    assert out.count("\n? ") + out.startswith("? ") == len(lines)
+    # (the bad byte, the NUL and the control character dropped, as when asked)
+    assert out.count("? why not open source?\n") == 2, out
+    assert "? ??\nerror: " in out  # (invalid bytes only: nothing left to ask, shown as read)
 
 
 def test_cli_says_there_is_no_answer_in_the_questions_language(
@@ -409,6 +414,10 @@ def test_cli_interactive_json_prints_only_json(data_dir: Path, index_dir: Path) 
             stdin=b"\x00\nwhy not open source?\n")
     lines = [json.loads(line) for line in r.stdout.decode("utf-8").splitlines()]
     assert "error" in lines[0] and len(lines[1]["hits"]) == 1, lines
+    # the question echoed is the one asked: a bad byte and a control character dropped
+    r = cli("ask", "--json", "-k", "1", "--data", str(data_dir), "--index", str(index_dir),
+            stdin=b"why not\x07 open source? \xff\n")
+    assert json.loads(r.stdout)["question"] == "why not open source?"
 
 
 # -- bad input: the web chat --------------------------------------------------------------------
