@@ -589,6 +589,7 @@ LABELS = {
     "title": "Title (optional) / 标题（选填）",
     "url": "URL (optional) / 网址（选填）",
     "lang": "Language / 语言",
+    "detect": "Detect / 自动识别",
     "add": "Add to the articles / 添加",
     "clear": "Clear conversation / 清空对话",
     # an upload's outcome, above the (English) detail
@@ -671,7 +672,9 @@ def source_html(
         name = Path(art.source_path).name
         note = t["highlighted"].format(p=paragraph, s=start, e=end, path=name)
         parts.append(f'<p class="qb-src-note" lang="{esc(lang)}">{esc(note)}</p>')
-    parts.append('</header><div class="qb-doc">')
+    # focusable, so that a keyboard reader lands in the article and scrolls it with the keys
+    parts.append(f'</header><div class="qb-doc" tabindex="-1" role="region" '
+                 f'aria-label="{esc(heading)}">')
     for block in art.blocks:
         s, e = max(start, block.start), min(end, block.end)
         if e > s:
@@ -1096,6 +1099,9 @@ watch('value', () => {
   if (r.top < 0 || r.top > window.innerHeight - 80 || h.bottom > window.innerHeight) {
     element.scrollIntoView({block: 'start'});
   }
+  // the reader goes where the article opened (Tab and the arrow keys go on from there; its
+  // × or Escape brings them back to the button)
+  if (doc && window.qbOpener) doc.focus({preventScroll: true});
 });
 """
 
@@ -1267,9 +1273,10 @@ def build_demo(
             limit = SETTINGS.max_query_chars
             if history:
                 note = texts(history[-1].lang)["ask_empty"].format(n=0, limit=limit)
-            else:  # nothing says yet which language the person reads
+            else:  # nothing says yet which language (or script) the person reads
                 note = " / ".join(
-                    texts(lang)["ask_empty"].format(n=0, limit=limit) for lang in ("en", "zh-Hans")
+                    texts(lang)["ask_empty"].format(n=0, limit=limit)
+                    for lang in ("en", "zh-Hans", "zh-Hant")
                 )
             gr.Info(note, duration=4, title="QuoteBot")
             return gr.update(), history, gr.update()
@@ -1439,7 +1446,7 @@ def build_demo(
                             up_url = gr.Textbox(label=LABELS["url"], max_lines=1,
                                                 elem_id="qb-up-url", min_width=160)
                             up_lang = gr.Dropdown(
-                                choices=[("detect", DETECT_LANG)]
+                                choices=[(LABELS["detect"], DETECT_LANG)]
                                 + [(v, k) for k, v in LANG_NAMES.items()],
                                 value=DETECT_LANG,
                                 label=LABELS["lang"],

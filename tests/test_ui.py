@@ -1133,6 +1133,10 @@ def test_chat_in_a_browser(
                 timeout=WAIT_MS,
             )
             page.screenshot(path=str(ARTIFACTS / "ui-phone-source.png"))
+            # opened: the keyboard is in the article
+            page.wait_for_function(
+                "() => document.activeElement && document.activeElement.matches("
+                "'#qb-source .qb-doc')", timeout=WAIT_MS)
             # closed: the reader is back at the button that opened it (on screen, focused)
             page.locator("#qb-source button.qb-src-close").click()
             page.locator("#qb-source .qb-source-empty").wait_for()
