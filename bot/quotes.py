@@ -195,6 +195,13 @@ def _straight_opens(text: str, i: int, open_kind: str | None, first: bool) -> bo
     return not (first and text.count('"') % 2)
 
 
+# a single-quoted quotation: opened before a letter (not after one), closed right after the
+# comma or stop that ends what was said
+_SINGLE_QUOTED = re.compile(
+    r"(?<![A-Za-z0-9])'((?=[A-Za-z])(?:[^'\n]|(?<=[A-Za-z])'(?=[A-Za-z]))+?[,.!?])'"
+)
+
+
 def find_quotes(text: str) -> list[tuple[int, int]]:
     """Spans ``[start, end)`` of the quoted text (marks excluded), outermost pairs only.
 
@@ -236,7 +243,12 @@ def find_quotes(text: str) -> list[tuple[int, int]]:
         seen = True
     if kind is not None:
         add(open_at + 1, len(text.rstrip()))
-    return spans
+    # single quotes, outside those: "'people think that … in cost,'he said" (an apostrophe
+    # between letters, it's or Li's, neither opens nor closes one)
+    for m in _SINGLE_QUOTED.finditer(text):
+        if not any(s <= m.start() < e or s < m.end() <= e for s, e in spans):
+            add(m.start(1), m.end(1))
+    return sorted(spans)
 
 
 def _name_pattern(people: list[Person]) -> re.Pattern[str] | None:

@@ -442,6 +442,11 @@ def test_find_quotes_handles_every_mark_and_unclosed_ones():
         ('obvious choice. " \'people think\' he said. "We "', ["obvious choice. ", "We "]),
         ('He said "open" is "slow".', ["open", "slow"]),
         ('free," Li said.', ["free,"]),
+        # single quotes, closed after what was said ending in a comma or stop (001, a tester);
+        # an apostrophe is none
+        ("choice. 'people think it's free, but it's not,'he said.",
+         ["people think it's free, but it's not,"]),
+        ("He has OpenAI's offer, Meta's offer and the models' weights.", []),
     ],
 )
 def test_find_quotes_nested_and_across_paragraphs(text: str, quoted: list[str]):
