@@ -620,8 +620,12 @@ class Expander:
             fold(a)[0] for e in entries if e.kind == "person" for a in e.aliases
             if _CJK_RUN.match(a)
         )
+        #: the terms' alias patterns (open source, agent ...): what a question asks about
+        self.term_rules: list[tuple[re.Pattern[str], list[str]]] = []
         for entry in entries:
             folded = [fold(a) for a in entry.aliases]
+            if entry.kind == "term" and folded:
+                self.term_rules.append((re.compile(_alternation(folded)), folded))
             for alias in folded:
                 if _CJK_RUN.search(alias):
                     jb.add_word(alias)  # keep names like 文心一言 whole when segmenting

@@ -478,6 +478,9 @@ class Engine:
               for i in best[: s.attribute_depth] if self._about(int(i), subjects))
         ) if asked else frozenset()
         unstated = asked - stated
+        # "方汉对智能体怎么看?": his words are near, and so is the topic, but none of the best
+        # passages has him on it
+        off_person = self._person_off_topic(folded, named, best)
         ranked = [Scored(int(i), float(fused[i]), float(dense[i]), float(lex[i])) for i in best]
         # a filter that leaves passages of the other language only (langs, or articles in
         # one language) would compare them with the question on the plain cosine, which the
@@ -516,9 +519,45 @@ class Engine:
             "neutral": float(neutral),
             "subject": float(self.lexical.has_subject(query, s.subject_max_words, s.subject_zipf)),
             "attributes_missing": float(len(unstated)),
+            "person_off_topic": float(off_person),
             "filtered_unmatched": float(unmatched),
         }
         return ranked, evidence
+
+    def _person_off_topic(self, folded: str, named: list[str], best: np.ndarray) -> bool:
+        """Whether a question names a glossary person and a specific glossary term (one at
+        most ``Settings.topic_term_max_share`` of the passages mention: agent, benchmark, not
+        open source) and none of the ``attribute_depth`` best passages is by or names one of
+        those people and mentions one of those terms: "What does Wang Xiaochuan think about
+        agents?" finds his words and others' on agents, never both in one."""
+        s = self.settings
+        if s.topic_term_max_share is None or not s.attribute_depth or not named:
+            return False
+        opposed = people_opposed(folded, self.people)
+        people = [p for p in dict.fromkeys(named) if p not in opposed]
+        terms = [pattern for pattern, share in self._term_shares
+                 if share <= s.topic_term_max_share and pattern.search(folded)]
+        if not people or not terms:
+            return False
+        names = {name: pattern for name, pattern in self.expander.subjects if name in people}
+
+        def theirs_on_it(idx: int) -> bool:
+            text = fold(self.rows[idx]["text"])
+            return (
+                (self.speakers[idx] in people or any(p.search(text) for p in names.values()))
+                and any(t.search(text) for t in terms)
+            )
+
+        return not any(theirs_on_it(int(i)) for i in best[: s.attribute_depth])
+
+    @cached_property
+    def _term_shares(self) -> list[tuple[re.Pattern[str], float]]:
+        """Each glossary term's alias pattern and the share of passages that mention it."""
+        texts = [fold(r["text"]) for r in self.rows]
+        return [
+            (pattern, sum(1 for t in texts if pattern.search(t)) / max(1, len(texts)))
+            for pattern, _ in self.expander.term_rules
+        ]
 
     def _about(self, idx: int, subjects: list[tuple[str, re.Pattern[str]]]) -> bool:
         """Whether a passage is about one of the people, organisations or products a question
@@ -676,6 +715,7 @@ class Engine:
         """How likely the corpus answers the question at all (0..1)."""
         s = self.settings
         if (not evidence.get("subject", 1.0) or evidence.get("attributes_missing", 0.0)
+                or evidence.get("person_off_topic", 0.0)
                 or evidence.get("filtered_unmatched", 0.0)):
             return 0.0
         # two rankers' evidence: how far the best passage beats off-topic text (dense), and

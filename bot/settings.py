@@ -127,6 +127,11 @@ class Settings:
     # 272 off-topic questions of the sixteen sets: 29 more off-topic questions refused
     # ("How old is Robin Li?", "百度2023年全年营收是多少?"), no answerable one lost
     attribute_depth: int | None = 5
+    # ... and a question naming a glossary person and a term at most this share of the
+    # passages mention (agent 6 %, benchmark 8 %; not open source, 40 %) is not answered when
+    # none of those passages is that person's and on that term (Engine._person_off_topic;
+    # None: no such check)
+    topic_term_max_share: float | None = 0.2
     min_confidence: float = 0.5
     # Hit.match: "strong" from this Hit.score up, "good" from match_good, "fair", "weak". A
     # score is the confidence times the passage's share of the best one's lead over the

@@ -1204,6 +1204,28 @@ def test_a_fact_the_best_passages_never_mention_gets_nothing(
     assert retrieve(question, min_score=0.0, data_dir=data_dir, index_dir=index_dir)
 
 
+def test_a_person_on_a_topic_they_never_speak_of_gets_nothing(engine):
+    """A tester's: "方汉对智能体怎么看?" drew a "strong" card of Fang Han on something else,
+    as the person and the topic are each near the articles, never together."""
+    for question in ("What does Wang Xiaochuan think about agents?", "方汉对智能体怎么看?",
+                     "王小川怎么看百模大战?"):
+        assert engine.search(question, 5) == [], question
+        assert engine.search(question, 5, min_score=0.0), question  # loosened: the nearest
+    # ... but the person on a topic they speak of, or one nearly every passage names
+    for question, needle in (("What did Fang Han say about inference costs?", "推理成本"),
+                             ("What did Robin Li say about agents?", "智能体"),
+                             ("方汉怎么看开源?", "開源")):
+        hits = engine.search(question, 5)
+        assert any(needle in h.text for h in hits), question
+    # the check, not the gap, refuses them
+    settings = engine.settings
+    try:
+        engine.settings = replace(settings, topic_term_max_share=None)
+        assert engine.search("方汉对智能体怎么看?", 5)
+    finally:
+        engine.settings = settings
+
+
 @pytest.mark.parametrize(
     ("question", "needle"),
     [
