@@ -467,14 +467,15 @@ def asks_for(folded_query: str) -> str | None:
 # case); a Latin word counts whole and not inside a hyphenated compound ("college-entrance")
 _ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "revenue": ("revenue", "revenues", "sales", "turnover", "营收", "收入", "营业额", "销售额"),
-    "profit": ("profit", "profits", "net income", "earnings", "利润", "净利", "盈利"),
+    "profit": ("profit", "profits", "profitable", "profitability", "net income", "earnings",
+               "利润", "净利", "盈利"),
     "valuation": ("valuation", "valued at", "market cap", "market value", "估值", "市值"),
     "market share": ("market share", "share of the market", "市场份额", "市场占有率", "市占率"),
     "funding": ("funding", "raised", "raise", "financing", "融资", "融了"),
     "parameters": ("parameters", "parameter", "参数"),
     # a sum spent ("How much did Baidu spend on ERNIE?"); 投入 as a passage states it
-    "spending": ("spend", "spent", "spending", "花了多少", "花费", "花多少钱", "投入了多少",
-                 "投了多少"),
+    "spending": ("spend", "spent", "spending", "invest", "invested", "investment", "花了多少",
+                 "花费", "花多少钱", "投入了多少", "投了多少", "投资了多少"),
     "employees": ("employees", "headcount", "workforce", "员工人数", "员工数", "员工总数",
                   "多少员工", "多少名员工", "多少位员工", "雇员"),
     "stock": ("stock", "stock price", "share price", "股价", "股票"),
@@ -509,6 +510,12 @@ _ATTRIBUTES_STATED: dict[str, tuple[str, ...]] = {
     "birth": ("native of", "生于"),
     "spending": ("投入", "耗资", "花了"),
 }
+# ... and words that state one in general terms: enough for a question whether ("开源能盈利吗?",
+# "Can closed-source models be profitable?": whether a model makes money is these articles'
+# subject), not for one asking how much ("昆仑万维去年净利润是多少?")
+_ATTRIBUTES_IN_GENERAL: dict[str, tuple[str, ...]] = {
+    "profit": ("赚钱", "赚到钱", "make money", "makes money", "商业模式", "business model"),
+}
 # ... unless it asks what someone thinks or says about it, or why: "Does Robin Li think big
 # companies will take all the profits?" is answered by his view, whatever words it uses
 _ASKS_VIEW = re.compile(
@@ -523,14 +530,16 @@ _ASKS_VIEW = re.compile(
 )
 
 
-@lru_cache(maxsize=2)
-def _attribute_regex(stated: bool) -> re.Pattern[str]:
-    """One pattern over every attribute's words (``stated``: as a passage may state it), a
-    named group per attribute."""
+@lru_cache(maxsize=3)
+def _attribute_regex(stated: bool, general: bool = False) -> re.Pattern[str]:
+    """One pattern over every attribute's words (``stated``: as a passage may state it;
+    ``general``: in general terms too), a named group per attribute."""
     groups = []
     for i, (name, words) in enumerate(_ATTRIBUTES.items()):
         if stated:
             words = words + _ATTRIBUTES_STATED.get(name, ())
+        if general:
+            words = words + _ATTRIBUTES_IN_GENERAL.get(name, ())
         alts = sorted((fold(w) for w in words), key=len, reverse=True)
         body = "|".join(
             rf"(?<![a-z0-9-]){re.escape(w)}(?![a-z0-9-])" if not _CJK_RUN.search(w)
@@ -541,16 +550,17 @@ def _attribute_regex(stated: bool) -> re.Pattern[str]:
     return re.compile("|".join(groups))
 
 
-def _attributes_in(folded: str, stated: bool) -> frozenset[str]:
+def _attributes_in(folded: str, stated: bool, general: bool = False) -> frozenset[str]:
     names = list(_ATTRIBUTES)
-    return frozenset(
-        names[int(str(m.lastgroup)[1:])] for m in _attribute_regex(stated).finditer(folded)
-    )
+    pattern = _attribute_regex(stated, general)
+    return frozenset(names[int(str(m.lastgroup)[1:])] for m in pattern.finditer(folded))
 
 
-def attributes_mentioned(text: str) -> frozenset[str]:
-    """The attributes (``_ATTRIBUTES``: revenue, age, valuation ...) a passage mentions."""
-    return _attributes_in(fold(text), stated=True)
+def attributes_mentioned(text: str, general: bool = False) -> frozenset[str]:
+    """The attributes (``_ATTRIBUTES``: revenue, age, valuation ...) a passage mentions;
+    ``general``: in general terms too (赚钱 for profit), enough to answer whether, not how
+    much."""
+    return _attributes_in(fold(text), stated=True, general=general)
 
 
 def attributes_asked(folded_query: str) -> frozenset[str]:

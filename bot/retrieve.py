@@ -474,7 +474,8 @@ class Engine:
         # read off the few best passages when asked, not at load: a million passages would
         # take minutes
         stated = frozenset().union(
-            *(attributes_mentioned(self.rows[i]["text"]) | ({"date"} if self.dates[i] else set())
+            *(attributes_mentioned(self.rows[i]["text"], general=kind != "amount")
+              | ({"date"} if self.dates[i] else set())
               for i in best[: s.attribute_depth] if self._about(int(i), subjects))
         ) if asked else frozenset()
         unstated = asked - stated

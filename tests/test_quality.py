@@ -1194,7 +1194,10 @@ def test_attributes_asked_as_facts(question: str, asked: set[str]):
      # date: the passage naming WizardLM-2 gives none
      "Robin Li age", "Microsoft WizardLM-2 release date", "When did Microsoft release WizardLM-2?",
      # a sum spent: the articles say training takes 10,000 GPUs, not what anyone spent
-     "How much money did OpenAI spend to train GPT-4?", "昆仑万维训练天工3.0花了多少钱?"],
+     "How much money did OpenAI spend to train GPT-4?", "昆仑万维训练天工3.0花了多少钱?",
+     "How much did Baidu invest in AI in 2024?",
+     # how much profit: a passage on how a model makes money (赚钱) gives no figure
+     "昆仑万维去年净利润是多少?"],
 )
 def test_a_fact_the_best_passages_never_mention_gets_nothing(
     question: str, data_dir: Path, index_dir: Path
@@ -1234,6 +1237,10 @@ def test_a_person_on_a_topic_they_never_speak_of_gets_nothing(engine):
         ("Does Robin Li think open-source models make a profit?", "開源"),  # a view on one
         ("Who is Baichuan's CEO?", "CEO Wang Xiaochuan"),
         ("Who founded Baidu?", "創始人"),
+        # whether a model makes money is the articles' subject, in other words (赚钱); these
+        # two were refused
+        ("开源能盈利吗?", "商業模式"),
+        ("闭源模型能盈利吗?", "商业模式"),
         # a possessive after a version is no unknown name ("tiangong-3.0's")
         ("What is Tiangong 3.0's parameter count?", "參數"),
     ],
