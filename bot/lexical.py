@@ -442,6 +442,17 @@ def gives_disagreement(text: str) -> bool:
     return _GIVES_DISAGREEMENT.search(fold(text)) is not None
 
 
+# a passage that is nothing but a question (an interviewer's: 随后主持人反问,“百度算不算大公司?”)
+_ONLY_ASKS = re.compile(r"[?？][”」』\"']?\s*$")
+
+
+def only_asks(text: str, max_chars: int) -> bool:
+    """Whether a passage of at most ``max_chars`` characters ends asking a question: it
+    asks what the question asks, and answers nothing."""
+    text = text.strip()
+    return len(text) <= max_chars and _ONLY_ASKS.search(text) is not None
+
+
 def asks_reason(folded_query: str) -> bool:
     """Whether a (folded) question asks why."""
     return _ASKS_REASON.search(folded_query) is not None

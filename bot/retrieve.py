@@ -41,6 +41,7 @@ from .lexical import (
     gives_disagreement,
     gives_reason,
     load_glossary,
+    only_asks,
     subject_tokens,
 )
 from .passages import detect_lang
@@ -235,6 +236,10 @@ class Engine:
         self.disagreements = np.array(
             [gives_disagreement(r["text"]) for r in self.rows], dtype=np.float64)
         self.dates = np.array([gives_date(r["text"]) for r in self.rows], dtype=np.float64)
+        # (someone's own rhetorical question is theirs: "…哪个开源模型可以说自己一天调用量是多少?")
+        self.questions = np.array(
+            [not r.get("speaker") and only_asks(r["text"], self.settings.question_max_chars)
+             for r in self.rows], dtype=np.float64)
         stated = [figures(r["text"]) for r in self.rows]
         self.figure_words = np.array([words for words, _ in stated], dtype=bool)
         self.numbers = [digits for _, digits in stated]
@@ -455,6 +460,8 @@ class Engine:
             if opposed:
                 # ... and the passages where someone disagrees come first among those
                 fused += s.w_disagreement * self.disagreements
+        # a passage that only asks the question (an interviewer's) comes after the answer
+        fused -= s.w_question * self.questions
         if s.w_reason and asks_reason(folded):
             fused += s.w_reason * self.reasons
         if kind is not None:

@@ -33,6 +33,7 @@ from bot.lexical import (
     gives_disagreement,
     gives_reason,
     load_glossary,
+    only_asks,
     subject_tokens,
     tokenize,
 )
@@ -152,6 +153,17 @@ def test_without_a_glossary_questions_are_still_answered(
         assert retrieve(question, data_dir=data, index_dir=tmp_path / "index"), question
     for bare in ("ok", "line one", "thank you"):
         assert retrieve(bare, data_dir=data, index_dir=tmp_path / "index") == [], bare
+
+
+def test_an_interviewers_question_comes_after_the_answer(engine):
+    """A tester's: "百度算不算大公司?" ranked the host's question (随后主持人反问,“百度算不算大
+    公司?”) first, as 'highly relevant', and Robin Li's answer second."""
+    assert only_asks("随后主持人反问,“百度算不算大公司?”", 80)
+    assert not only_asks("百度算大公司。", 80) and not only_asks("为什么?" + "很长" * 50, 80)
+    hits = engine.search("百度算不算大公司?", 5)
+    assert "百度算大公司" in hits[0].text, [h.text[:20] for h in hits]
+    # someone's own rhetorical question is their words, and stays where it ranks
+    assert not engine.questions[[r["speaker"] == "Robin Li" for r in engine.rows]].any()
 
 
 def test_why_questions_favour_passages_that_give_a_reason(engine):
