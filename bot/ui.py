@@ -119,6 +119,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "weak": "weak match",
         "highlighted": "Highlighted: ¶{p}, characters {s}–{e} of {path}",
         "close": "Close article",
+        "article_text": "Article text",
         "stale": "The article has changed since this answer; ask the question again.",
         "gone": "That passage is no longer in this conversation; ask the question again.",
         "no_article": "That article is no longer in the catalog ({doc}); ask the question again.",
@@ -164,6 +165,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "weak": "弱相关",
         "highlighted": "高亮：第 {p} 段，{path} 的第 {s}–{e} 个字符",
         "close": "关闭原文",
+        "article_text": "原文",
         "stale": "原文在回答之后已有改动，请重新提问。",
         "gone": "这段出处已不在当前对话中，请重新提问。",
         "no_article": "这篇文章已不在文章目录中（{doc}），请重新提问。",
@@ -209,6 +211,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "weak": "弱相關",
         "highlighted": "標示：第 {p} 段，{path} 的第 {s}–{e} 個字元",
         "close": "關閉原文",
+        "article_text": "原文",
         "stale": "原文在回答之後已有改動，請重新提問。",
         "gone": "這段出處已不在當前對話中，請重新提問。",
         "no_article": "這篇文章已不在文章目錄中（{doc}），請重新提問。",
@@ -674,7 +677,7 @@ def source_html(
         parts.append(f'<p class="qb-src-note" lang="{esc(lang)}">{esc(note)}</p>')
     # focusable, so that a keyboard reader lands in the article and scrolls it with the keys
     parts.append(f'</header><div class="qb-doc" tabindex="-1" role="region" '
-                 f'aria-label="{esc(heading)}">')
+                 f'aria-label="{esc(t["article_text"])}">')
     for block in art.blocks:
         s, e = max(start, block.start), min(end, block.end)
         if e > s:

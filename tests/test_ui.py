@@ -108,7 +108,8 @@ SAFE_TAGS = {
 SAFE_ATTRS = {
     "aria-hidden", "aria-label", "class", "d", "data-card", "data-copy", "data-doc", "data-done",
     "data-kind", "data-lang", "data-match", "data-para", "data-turn", "data-which", "height",
-    "id", "lang", "open", "role", "rx", "style", "title", "type", "viewbox", "width", "x", "y",
+    "id", "lang", "open", "role", "rx", "style", "tabindex", "title", "type", "viewbox", "width",
+    "x", "y",
 }
 
 
