@@ -60,7 +60,8 @@ SAME_ARTICLE_MIN_OVERLAP = 0.9
 # run between two unlinked Chinese passages of the five articles is a conference's name (24)
 SAME_RUN_MIN_SHARE = 0.4
 SAME_RUN_MIN_CHARS = 30
-# reports of one passage kept (``also_in``), the strongest first
+# reports of one passage a result lists (``Hit.also_in``), the strongest first: one remark an
+# article repeats thirty times is one result, with ten of its reports
 ALSO_IN_MAX = 10
 # articles longer than this (passages) are not searched for repeats: the check is pairwise
 SAME_ARTICLE_MAX_PASSAGES = 2_000
@@ -268,15 +269,15 @@ def link_passages(rows: list[dict[str, Any]], vectors: np.ndarray) -> None:
     for i, j, s in [*same, *parallel]:
         for a, b in ((i, j), (j, i)):
             strength[a][b] = max(s, strength[a].get(b, s))
-    # the strongest few: a card lists them all
-    also = [sorted(links, key=links.__getitem__, reverse=True)[:ALSO_IN_MAX] for links in strength]
+    # strongest first: a card lists the first ALSO_IN_MAX (retrieve), and hides them all
+    also = [sorted(links, key=links.__getitem__, reverse=True) for links in strength]
     best_parallel: dict[int, tuple[float, int]] = {}
     for i, j, s in parallel:
         for a, b in ((i, j), (j, i)):
             if a not in best_parallel or best_parallel[a][0] < s:
                 best_parallel[a] = (s, b)
     for i, row in enumerate(rows):
-        row["also_in"] = sorted(also[i])
+        row["also_in"] = also[i]
         row["parallel"] = best_parallel[i][1] if i in best_parallel else None
     # a rendering of someone's words is theirs: an English passage of a translated speech
     # ("This is based on the judgment at that time …") names nobody, its Chinese original

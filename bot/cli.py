@@ -130,6 +130,7 @@ _OPENING_ARG = re.compile(
 )
 _API_PHRASES = (
     (re.compile(r" \(model=None\)"), " (without --model)"),
+    (re.compile(r"(^|: )model name is empty"), r"\1--model is empty"),
     (re.compile(r"\bleave (lang|speaker) out\b"), r"leave --\1 out"),
     (re.compile(r"\) or None$"), r") or leave --speaker out"),
 )

@@ -588,9 +588,10 @@ def prepare(
             "nothing in it could be quoted"
         )
     detected = detect_lang(body)
-    if lang is not None and (lang == "en") != (detected == "en"):
+    if lang is not None and lang != detected:
         # the passages are labelled by their own script: the catalog would say another
-        # language than every passage, and a language filter would miss them
+        # language (or script: zh-Hant for simplified text) than every passage, and a
+        # language filter would miss them
         raise DocumentError(
             f"{name}: lang {lang!r} was given, but its text reads as {detected}; "
             "leave lang out to detect it, or give the right one"

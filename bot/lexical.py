@@ -40,6 +40,9 @@ _TYPO_MIN_CHARS = 4
 # 3.0, "meituan" 0)
 _PINYIN_NAME_MIN_CHARS = 5
 _PINYIN_NAME_MAX_ZIPF = 2.0
+# ... or, rarer than this, is the pinyin of a name CC-CEDICT lists ("xiaomi" 3.0 for 小米,
+# "taobao"; not "liken" 2.7, which spells li-ken and names nothing)
+_PINYIN_DICT_NAME_MAX_ZIPF = 3.5
 
 
 def _version_key(version: str) -> str:
@@ -732,6 +735,26 @@ def _parse_common_words() -> frozenset[str]:
     return frozenset(common - proper)
 
 
+@lru_cache(maxsize=1)
+def _proper_pinyin() -> frozenset[str]:
+    """The toneless pinyin, run together, of every name CC-CEDICT lists (capitalised pinyin:
+    [Xiao3 mi3] 小米, [Tao2 bao3] 淘宝): a lower-case "xiaomi" in a question names one."""
+    return _disk_cached("cedict_proper_pinyin", _parse_proper_pinyin, frozenset)
+
+
+def _parse_proper_pinyin() -> frozenset[str]:
+    found: set[str] = set()
+    for line in _dictionary_lines():
+        m = _CEDICT_PINYIN.match(line)
+        if m and m.group(1)[:1].isupper():
+            found.add(re.sub(r"[0-9 ]", "", m.group(1)).lower().replace("u:", "v"))
+    return frozenset(found)
+
+
+# a CC-CEDICT line: traditional, simplified, [pinyin]
+_CEDICT_PINYIN = re.compile(r"\S+ \S+ \[([^\]]*)\]")
+
+
 def is_common_word(word: str) -> bool:
     """Whether CC-CEDICT knows a Chinese word only as a common word (lower-case pinyin):
     扎堆 ("to gather") is one, 李开复 is not."""
@@ -1130,15 +1153,22 @@ class LexicalIndex:
         candidates = [
             w for w in words
             if w not in seen and len(w) >= _PINYIN_NAME_MIN_CHARS and w.isalpha() and w.islower()
-            and zipf_frequency(w, "en") < _PINYIN_NAME_MAX_ZIPF and _spells_pinyin(w)
+            and _spells_pinyin(w) and (
+                zipf_frequency(w, "en") < _PINYIN_NAME_MAX_ZIPF
+                # ... or rarer than a name needs to be, and the pinyin of a name
+                or (zipf_frequency(w, "en") < _PINYIN_DICT_NAME_MAX_ZIPF
+                    and w in _proper_pinyin())
+            )
         ]
         if not candidates:
             return []
-        covered = self._covered(folded, candidates) | self._pinyin(text)
+        tokens = {w: tokenize(w, folded=True) or [w] for w in candidates}
+        covered = self._covered(folded, [t for ts in tokens.values() for t in ts])
+        spelled = self._pinyin(text)
         return [
             w for w in candidates
-            if w not in covered and self._intended(w) is None
-            and not any(w in t for t in self.folded_texts)
+            if w not in spelled and not any(t in covered for t in tokens[w])
+            and self._intended(w) is None and not any(w in t for t in self.folded_texts)
         ]
 
     def _unversioned(self, name: str) -> bool:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import store
+from .align import ALSO_IN_MAX
 from .corpus import CATALOG_NAME, LANGS, DocInfo, corpus_hash, load_catalog, resolve_data_dir
 from .errors import (
     CorpusError,
@@ -935,7 +936,7 @@ class Engine:
             match=match_label(score),
             speaker=row.get("speaker"),
             quotes=tuple(Quote(**q) for q in row.get("quotes", [])),
-            also_in=tuple(self._report(g) for g in group),
+            also_in=tuple(self._report(g) for g in group[:ALSO_IN_MAX]),
             parallel=self._report(parallel) if parallel is not None else None,
         )
 

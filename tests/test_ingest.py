@@ -613,6 +613,10 @@ def test_a_language_the_text_is_not_in_is_refused(data: Path, tmp_path: Path):
     before = snapshot(data)
     with pytest.raises(DocumentError, match="lang 'en' was given, but its text reads as zh-Hans"):
         add_document(src, data_dir=data, update_index=False, lang="en")
+    # ... and so is the other script: the article's own zh-Hant filter found nothing
+    with pytest.raises(DocumentError, match="lang 'zh-Hant' was given, but its text reads as "
+                                           "zh-Hans"):
+        add_document(src, data_dir=data, update_index=False, lang="zh-Hant")
     assert snapshot(data) == before
 
 

@@ -315,10 +315,13 @@ def test_names_the_corpus_never_mentions(engine):
     # a Chinese name typed in lower-case pinyin is a name all the same ...
     assert names("how are meituan shares doing") == ["meituan"]
     assert names("robin li on xiaohongshu and zhipu") == ["xiaohongshu", "zhipu"]
+    # ... and a commoner word that is the pinyin of a name the dictionary lists (小米; a tester's)
+    assert names("how did xiaomi respond to ernie") == ["xiaomi"]
     # ... but not one the articles name (in either script, or as pinyin of their words), nor
     # an English word that happens to spell pinyin, nor a lower-case typo
     for question in ("robin li on pinduoduo", "fang han kunlun wanwei tiangong",
-                     "is a banana open source", "robin li hundread model war"):
+                     "is a banana open source", "robin li hundread model war",
+                     "what does the piece liken the large model to?", "ernie daily calls"):
         assert names(question) == [], question
 
 
@@ -879,6 +882,30 @@ def test_an_article_of_keywords_renders_nothing_and_reports_no_remark(engine):
     # the articles' own links are as before
     before = find_links(engine.rows, np.asarray(engine.vectors, dtype=np.float32))
     assert (same, parallel) == before
+
+
+def test_a_remark_reported_many_times_is_one_result_with_ten_reports(engine):
+    """A tester's article repeating one remark thirty times: every copy is hidden behind the
+    result it reports, and the card lists the ten strongest (``align.ALSO_IN_MAX``)."""
+    from bot.align import ALSO_IN_MAX
+
+    first = engine.search("why not open source?", 1)[0]
+    top = next(i for i, r in enumerate(engine.rows)
+               if r["doc_id"] == first.doc_id and r["start"] == first.start)
+    copies = [i for i in range(len(engine.rows)) if i != top][:25]
+    saved = {i: engine.rows[i]["also_in"] for i in [top, *copies]}
+    try:
+        engine.rows[top]["also_in"] = copies
+        for i in copies:
+            engine.rows[i]["also_in"] = [top]
+        hits = engine.search("why not open source?", 5, min_score=0.0)
+        assert (hits[0].doc_id, hits[0].start) == (first.doc_id, first.start)
+        assert len(hits[0].also_in) == ALSO_IN_MAX
+        shown = {(h.doc_id, h.start) for h in hits[1:]}
+        assert not shown & {(engine.rows[i]["doc_id"], engine.rows[i]["start"]) for i in copies}
+    finally:
+        for i, links in saved.items():
+            engine.rows[i]["also_in"] = links
 
 
 def test_different_speakers_make_no_same_remark(engine):

@@ -280,6 +280,7 @@ CLI_BAD = [
     # the API's argument names are flags here (a tester found speaker, model=None, title)
     (["ask", "why", "--speaker", ""], "--speaker is empty; give a name"),
     (["ask", "why", "--model", "/no/such/model"], "(without --model)"),
+    (["ask", "why", "--model", ""], "--model is empty"),
     (["add", "{tmp}/notes.txt", "--data", "{tmp}/other", "--index", "{tmp}/oi",
       "--title", "x" * 301], "--title is 301 characters"),
     (["ask", "why", "--index", "{tmp}/no/such/index"], "does not exist"),
