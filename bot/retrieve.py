@@ -237,6 +237,7 @@ class Engine:
         self.disagreements = np.array(
             [gives_disagreement(r["text"]) for r in self.rows], dtype=np.float64)
         self.dates = np.array([gives_date(r["text"]) for r in self.rows], dtype=np.float64)
+        self._term_shares: dict[re.Pattern[str], float] = {}
         # (someone's own rhetorical question is theirs: "…哪个开源模型可以说自己一天调用量是多少?")
         self.questions = np.array(
             [not r.get("speaker") and only_asks(r["text"], self.settings.question_max_chars)
@@ -544,8 +545,8 @@ class Engine:
             return False
         opposed = people_opposed(folded, self.people)
         people = [p for p in dict.fromkeys(named) if p not in opposed]
-        terms = [pattern for pattern, share in self._term_shares
-                 if share <= s.topic_term_max_share and pattern.search(folded)]
+        terms = [pattern for pattern, _ in self.expander.term_rules
+                 if pattern.search(folded) and self._share(pattern) <= s.topic_term_max_share]
         if not people or not terms:
             return False
         names = {name: pattern for name, pattern in self.expander.subjects if name in people}
@@ -559,14 +560,15 @@ class Engine:
 
         return not any(theirs_on_it(int(i)) for i in best[: s.attribute_depth])
 
-    @cached_property
-    def _term_shares(self) -> list[tuple[re.Pattern[str], float]]:
-        """Each glossary term's alias pattern and the share of passages that mention it."""
-        texts = [fold(r["text"]) for r in self.rows]
-        return [
-            (pattern, sum(1 for t in texts if pattern.search(t)) / max(1, len(texts)))
-            for pattern, _ in self.expander.term_rules
-        ]
+    def _share(self, pattern: re.Pattern[str]) -> float:
+        """The share of passages a glossary term's pattern matches, counted when a question
+        first names the term (not at load: a large corpus takes long to read through)."""
+        share = self._term_shares.get(pattern)
+        if share is None:
+            texts = self.lexical.folded_texts
+            share = sum(1 for t in texts if pattern.search(t)) / max(1, len(texts))
+            self._term_shares[pattern] = share
+        return share
 
     def _about(self, idx: int, subjects: list[tuple[str, re.Pattern[str]]]) -> bool:
         """Whether a passage is about one of the people, organisations or products a question
