@@ -196,9 +196,11 @@ def _straight_opens(text: str, i: int, open_kind: str | None, first: bool) -> bo
 
 
 # a single-quoted quotation: opened before a letter (not after one), closed right after the
-# comma or stop that ends what was said
+# comma or stop that ends what was said; straight or typeset (‘Open source is free,’ he
+# said: ’ between letters is an apostrophe there)
 _SINGLE_QUOTED = re.compile(
     r"(?<![A-Za-z0-9])'((?=[A-Za-z])(?:[^'\n]|(?<=[A-Za-z])'(?=[A-Za-z]))+?[,.!?])'"
+    r"|‘((?=[A-Za-z])(?:[^‘’\n]|(?<=[A-Za-z])’(?=[A-Za-z]))+?[,.!?])’"
 )
 
 
@@ -247,7 +249,8 @@ def find_quotes(text: str) -> list[tuple[int, int]]:
     # between letters, it's or Li's, neither opens nor closes one)
     for m in _SINGLE_QUOTED.finditer(text):
         if not any(s <= m.start() < e or s < m.end() <= e for s, e in spans):
-            add(m.start(1), m.end(1))
+            group = 1 if m.group(1) is not None else 2
+            add(m.start(group), m.end(group))
     return sorted(spans)
 
 

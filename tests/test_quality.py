@@ -462,6 +462,8 @@ def test_find_quotes_handles_every_mark_and_unclosed_ones():
         ("choice. 'people think it's free, but it's not,'he said.",
          ["people think it's free, but it's not,"]),
         ("He has OpenAI's offer, Meta's offer and the models' weights.", []),
+        # ... typeset too (a tester's), the apostrophe typeset as well
+        ("‘Open source isn’t free,’ he said.", ["Open source isn’t free,"]),
     ],
 )
 def test_find_quotes_nested_and_across_paragraphs(text: str, quoted: list[str]):
