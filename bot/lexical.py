@@ -29,6 +29,11 @@ _VERSIONED = re.compile(
 )
 _POSSESSIVE = re.compile(r"['’]s$")
 _VERSIONED_NAME = re.compile(r"([a-z]{2,})-(\d+(?:\.\d+)?[a-z]?)")
+# a Chinese name with a version after it (文心5.0, 文心一言 4.0), not a count or a date (文心
+# 2023年, 百度3家)
+_CJK_VERSIONED = re.compile(
+    r"([\u3400-\u9fff]{2,})\s?(\d+(?:\.\d+)?)(?![\d.]|\s?[年月日号个家次倍万亿岁位名人%])"
+)
 # the version at the end of a glossary alias ("ernie 4.0", "eb4", "文心4.0")
 _ALIAS_VERSION = re.compile(r"(?<=[a-z\u3400-\u9fff])\s?(\d+(?:\.\d+)?[a-z]?)$")
 
@@ -70,6 +75,11 @@ def _is_person_name(word: str) -> bool:
     """Whether a Chinese word reads as a person's name: two or three characters, led by a
     common family name."""
     return 2 <= len(word) <= 3 and word[0] in ZH_SURNAMES and _CJK_RUN.fullmatch(word) is not None
+
+
+# characters of written Cantonese that no name has (in, of, not, have-not, they ...):
+# jieba, trained on Mandarin, reads 喺边 ("where") for a name
+_CANTONESE = re.compile("[喺嘅咗唔冇佢哋啲嘢睇乜嚟咁噉囉喇嗰啱畀攞揾嘥咩嘞喎]")
 
 
 def _name_spans(
@@ -126,6 +136,8 @@ def _name_spans(
                 and (prev is None or prev.flag != "m")
                 # nor is a word the dictionary knows only as a common one (扎堆, "to gather")
                 and p.word not in _common_words()
+                # nor one with a Cantonese particle in it (喺边 "where", which jieba tags nr)
+                and not _CANTONESE.search(p.word)
             ):
                 spans.append((pos, pos + len(p.word), p.word))
             pos += len(p.word)
@@ -490,6 +502,8 @@ _ATTRIBUTES: dict[str, tuple[str, ...]] = {
     # a sum spent ("How much did Baidu spend on ERNIE?"); 投入 as a passage states it
     "spending": ("spend", "spent", "spending", "invest", "invested", "investment", "花了多少",
                  "花费", "花多少钱", "投入了多少", "投了多少", "投资了多少"),
+    "pay": ("salary", "salaries", "wage", "wages", "compensation", "paycheck", "年薪", "月薪",
+            "薪水", "薪资", "薪酬", "工资"),
     "employees": ("employees", "headcount", "workforce", "员工人数", "员工数", "员工总数",
                   "多少员工", "多少名员工", "多少位员工", "雇员"),
     "stock": ("stock", "stock price", "share price", "股价", "股票"),
@@ -597,8 +611,8 @@ def gives_date(text: str) -> bool:
 
 def figures(text: str) -> tuple[bool, frozenset[str]]:
     """Whether a text states a figure in words (一百多个, 上万, a hundred, 80%), and the
-    numbers it writes in digits."""
-    folded = fold(text)
+    numbers it writes in digits; a date's (2023年, 3月, April 2024) are no figure."""
+    folded = _GIVES_DATE.sub(" ", fold(text))
     return _FIGURE_WORDS.search(folded) is not None, frozenset(_DIGITS.findall(folded))
 
 
@@ -1113,7 +1127,7 @@ class LexicalIndex:
             _POSSESSIVE.sub("", name) for _, _, name in _name_spans(text, folded, families)
         ))
         if not names:
-            return self._unknown_lowercase(text, folded, set())
+            return self._unknown_lowercase(text, folded, set()) + self._unknown_versions(folded)
         # (a Chinese person's name counts whole: 陈平安 is not known for the 平安 of some
         # passage; a place or a group, 落后地区, 百家公司, by its words)
         tokens = {
@@ -1141,7 +1155,23 @@ class LexicalIndex:
                 or zipf_frequency(max(_letter_runs(n) or [n], key=len), "en") < max_zipf
             ]
         return (unknown + self._unknown_full_names(text, folded, spelled | set(unknown))
-                + self._unknown_lowercase(text, folded, set(names)))
+                + self._unknown_lowercase(text, folded, set(names))
+                + self._unknown_versions(folded))
+
+    def _unknown_versions(self, folded: str) -> list[str]:
+        """Versions of a Chinese glossary name the articles never speak of (文心5.0: they name
+        文心4.0 and 3.5), as ``_unversioned`` tells of "ERNIE 5.0"."""
+        if self.expander is None:
+            return []
+        out = []
+        for m in _CJK_VERSIONED.finditer(folded):
+            run, version = m.groups()
+            # the longest glossary alias the run ends with ("百度的文心" ends with 文心)
+            alias = next((run[i:] for i in range(len(run) - 1)
+                          if run[i:] in self.expander.aliases), None)
+            if alias is not None and not self._known_version(alias, version):
+                out.append(f"{alias}{version}")
+        return out
 
     def _unknown_lowercase(self, text: str, folded: str, seen: set[str]) -> list[str]:
         """Chinese names written in lower-case pinyin ("meituan", "xiaohongshu") that the
@@ -1179,7 +1209,12 @@ class LexicalIndex:
         m = _VERSIONED_NAME.fullmatch(name)
         if m is None or m.group(1) in self._hyphen_heads:
             return False
-        base, version = m.group(1), _version_key(m.group(2))
+        return self._known_version(m.group(1), m.group(2))
+
+    def _known_version(self, base: str, written: str) -> bool:
+        """Whether version ``written`` of ``base`` (folded) is one the articles speak of (see
+        ``_unversioned``)."""
+        version = _version_key(written)
         if self.expander is not None:
             versions = {
                 _version_key(v.group(1))

@@ -482,10 +482,14 @@ class Engine:
         subjects = self.expander.subjects_in(folded) if asked else []
         # read off the few best passages when asked, not at load: a million passages would
         # take minutes
+        # ... and one asking how much by a passage that gives a figure too: "how much revenue
+        # did Baidu make?" is not answered by 收入质量不高
+        counted = self._states_figure(folded) if kind == "amount" else None
         stated = frozenset().union(
             *(attributes_mentioned(self.rows[i]["text"], general=kind != "amount")
               | ({"date"} if self.dates[i] else set())
-              for i in best[: s.attribute_depth] if self._about(int(i), subjects))
+              for i in best[: s.attribute_depth]
+              if self._about(int(i), subjects) and (counted is None or counted[i]))
         ) if asked else frozenset()
         unstated = asked - stated
         # "方汉对智能体怎么看?": his words are near, and so is the topic, but none of the best
@@ -502,10 +506,15 @@ class Engine:
             and ("en" if detect_lang(query) == "en" else "zh")
             not in set(self.families[allowed].tolist())
         )
-        top, bg = self._gap_sides(q, dense, allowed, neutral)
+        gap_allowed = allowed
+        if not neutral and s.names_elsewhere_neutral and self.background_coord is not None:
+            other = self._named_only_elsewhere(folded, query, mask)
+            if other is not None:
+                neutral, gap_allowed = True, other
+        top, bg = self._gap_sides(q, dense, gap_allowed, neutral)
         topic_top, topic_bg = top, bg
         if rest_cos is not None and q_rest is not None:
-            topic_top, topic_bg = self._gap_sides(q_rest, rest_cos, allowed, neutral)
+            topic_top, topic_bg = self._gap_sides(q_rest, rest_cos, gap_allowed, neutral)
         unknown = len(self.lexical.unknown_names(query, s.name_max_zipf))
         # filters that leave no passage sharing a word with the question (an article on
         # something else, for "why not open source?"): what is left is only near by chance
@@ -594,6 +603,21 @@ class Engine:
             cosines = self.neutral_cosines(cosines, q)
             bg_cos = self.neutral_cosines(bg_cos, q, self.background_coord)
         return float(cosines[allowed].max()), float(bg_cos.max())
+
+    def _named_only_elsewhere(self, folded: str, query: str, mask: np.ndarray) -> np.ndarray | None:
+        """The allowed passages of the other language family, when everything the question
+        names (a person, organisation or product) is mentioned by allowed passages of that
+        family only; else None."""
+        asked = self._names_asked(folded)
+        if not asked:
+            return None
+        own = self.families == ("en" if detect_lang(query) == "en" else "zh")
+        for name in asked:
+            where = self._mentions(name) & mask
+            if not where.any() or (where & own).any():
+                return None
+        other = np.flatnonzero(mask & ~own)
+        return other if len(other) else None
 
     def _names_outside(self, folded: str, allowed: np.ndarray) -> list[str]:
         """The people, organisations and products the question names that no allowed

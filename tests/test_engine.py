@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +131,35 @@ def test_a_filter_to_the_other_language_still_answers(data_dir: Path, index_dir:
     # ... and off-topic questions still get nothing
     assert ask("明天北京天气怎么样?", data_dir, index_dir, langs=["en"]) == []
     assert ask("What will the weather be in Paris?", data_dir, index_dir, langs=["zh-Hant"]) == []
+
+
+def test_a_name_only_the_other_language_mentions_weighs_the_gap_across_languages(engine):
+    """科大讯飞 is named by the English report alone and Fang Han by a Chinese one: the
+    answer can only be a passage in the other language, which the plain cosine puts below
+    the off-topic background of the question's own language."""
+    mask = np.ones(len(engine.rows), dtype=bool)
+    settings = engine.settings
+
+    def evidence(question: str, on: bool = True) -> dict[str, float]:
+        engine.settings = replace(settings, names_elsewhere_neutral=on)
+        try:
+            return engine.rank(question, mask)[1]
+        finally:
+            engine.settings = settings
+
+    for question in ("科大讯飞推出了哪些行业的产品?",
+                     "What example did Fang Han give about Nigeria?"):
+        assert evidence(question)["neutral"] == 1.0, question
+        assert evidence(question, on=False)["neutral"] == 0.0, question
+    # named in the question's own language too, or nobody named: the plain gap
+    for question in ("百度为什么不开源?", "方漢怎麼看推理成本?",
+                     "What did Robin Li say about agents?"):
+        assert evidence(question)["neutral"] == 0.0, question
+    nigeria = "What example did Fang Han give about making films in Nigeria?"
+    hits = engine.search(nigeria, 5)
+    assert hits and "尼日利亞" in hits[0].text
+    on, off = evidence(nigeria), evidence(nigeria, on=False)
+    assert engine.confidence(on) > engine.confidence(off)
 
 
 def test_a_filter_leaving_out_the_person_asked_about_gives_no_answer(
