@@ -622,12 +622,15 @@ class Attributor:
         return sorted(found)
 
     def last_named(self, folded: str) -> str | None:
-        """The person named last in the text (for pronouns), or None."""
+        """The person named last in the text (for pronouns), or None; not one named as the
+        one disagreed with: in 'Zhang disagreed with Robin Li's view. "…," he said' he is
+        Zhang."""
         if self._names is None:
             return None
         last = None
         for m in self._names.finditer(folded):
-            last = _canonical(self.people, m.group("name"))
+            if not _OPPOSED_BEFORE.search(folded, max(0, m.start() - 40), m.start()):
+                last = _canonical(self.people, m.group("name"))
         return last
 
     def pronoun_attributions(self, folded: str) -> list[tuple[int, str]]:
@@ -661,9 +664,10 @@ def people_named(folded_text: str, people: list[Person]) -> list[str]:
 _OPPOSED_BEFORE = re.compile(
     r"(?:(?<![a-z])(?:disagree[sd]?|disagreeing|dispute[sd]?|disputing|contradict(?:s|ed|ing)?"
     r"|rebut(?:s|ted|ting)?|refute[sd]?|refuting|argue[sd]? against|arguing against"
+    r"|reject(?:s|ed|ing)?|dismiss(?:es|ed|ing)?"
     r"|push(?:es|ed|ing)? back (?:on|against)|respond(?:s|ed|ing)? to|repl(?:y|ies|ied) to"
     r"|critici[sz](?:e|es|ed|ing)|oppose[sd]?|opposing|challenge[sd]?|challenging)"
-    r"(?: with)?|不同意|反对|反驳|回应|批评|不认可|不赞同|质疑|驳斥)\s*$"
+    r"(?: with)?|不同意|反对|反驳|回应|批评|不认可|不认同|不赞同|质疑|驳斥|否定)\s*$"
 )
 
 
@@ -696,6 +700,17 @@ def _attributor(people: list[Person]) -> Attributor:
 _OTHER_ROLES_ZH = "主持人|记者|从业者|分析师|业内人士|专家|投资人"
 _OTHER_ROLES_EN = (
     r"reporter|host|moderator|practitioner|developer|analyst|expert|insider|investor|observer"
+)
+# a claim the sentence disputes is not the speaker's words: 王小川不认同“开源模型会越来越落后”的
+# 说法, 'rejected the claim that "…"' (whose it is, the sentence does not say)
+_DISPUTED_ZH = re.compile(
+    r"(?:不同意|不认同|不认可|不赞同|反对|反驳|驳斥|质疑|否定|否认)[^。！？!?，,；;]{0,6}$"
+)
+_DISPUTED_CLAIM = re.compile(r"(?:这一|这种|这个|的)?(?:说法|观点|论断|论调|看法|判断|言论)")
+_DISPUTED_EN = re.compile(
+    r"(?<![a-z])(?:disagree[sd]? with|reject(?:s|ed|ing)?|dismiss(?:es|ed|ing)?|dispute[sd]?"
+    r"|den(?:y|ies|ied)|refute[sd]?|rebut(?:s|ted)?)\s+(?:the\s+|a\s+)?(?:[a-z-]+\s+)?"
+    r"(?:view|claim|idea|notion|argument|assertion|suggestion)s?(?:\s+that)?[\s,:]*$"
 )
 # a "so-called" term is marked, not quoted: 所谓的“双轮驱动” is nobody's words
 _SO_CALLED = re.compile(r"(?:所谓|so-called|so called)的?\s*$")
@@ -959,6 +974,13 @@ def quote_spans(
         if start and _SO_CALLED.search(folded, max(0, start - 12), start - 1):
             continue
         if _is_term(folded, start, end):
+            continue
+        before = max(0, start - 1)
+        if _DISPUTED_EN.search(folded, max(0, start - 60), before) or (
+            _DISPUTED_ZH.search(folded, max(0, start - 12), before)
+            and _DISPUTED_CLAIM.match(folded, end + 1)
+        ):
+            spans.append(QuoteSpan(start, end, None))
             continue
         prior = [who for pos, who in own if pos < start]
         last_named = max((pos for pos, _ in own if pos < start), default=-1)

@@ -549,6 +549,32 @@ def test_attribution_after_the_quote_and_by_pronoun(data_dir: Path):
     assert who is None
 
 
+def test_he_said_after_a_disagreement_is_the_one_who_disagrees(data_dir: Path):
+    """A tester's: the quotation after 'Zhang disagreed with Robin Li's view' went to Robin Li
+    (named last), so a speaker filter for Robin Li returned the rebuttal as his words."""
+    glossary = load_people(data_dir / "glossary.json")
+    lead = ('ByteDance founder Zhang Yiming told employees that the company was slow. "We have '
+            'to accept that agents will change phones," Zhang said.')
+    text = ("Zhang disagreed with Robin Li's view that closed models will always lead. \"Open "
+            'models are catching up within months," he said.')
+    people = glossary + discover_people(lead + " " + text, glossary)
+    quotes, speaker = attribute(text, lead, "", people)
+    assert speaker == "Zhang Yiming" and [q.speaker for q in quotes] == ["Zhang Yiming"]
+    quotes, speaker = attribute("方汉不认同李彦宏的观点。“开源的差距在缩小,”他说。", "", "", glossary)
+    assert speaker == "Fang Han" and [q.speaker for q in quotes] == ["Fang Han"]
+    # the claim disputed is quoted, but it is neither the speaker's words nor known to be
+    # anyone's in particular
+    quotes, speaker = attribute("王小川表示,自己并不认同“开源模型会越来越落后”的说法。", "", "",
+                                glossary)
+    assert speaker == "Wang Xiaochuan" and [q.speaker for q in quotes] == [None]
+    quotes, _ = attribute('Wang Xiaochuan rejected the claim that "open models will fall '
+                          'behind," saying both will last.', "", "", glossary)
+    assert [q.speaker for q in quotes] == [None]
+    # agreeing, or restating one's own view, is no dispute
+    quotes, _ = attribute("王小川表示:“开源和闭源会长期并存。”", "", "", glossary)
+    assert [q.speaker for q in quotes] == ["Wang Xiaochuan"]
+
+
 def test_people_outside_the_glossary_are_speakers_in_their_article(
     data_dir: Path, index_dir: Path
 ):
