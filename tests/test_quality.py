@@ -560,7 +560,8 @@ def test_he_said_after_a_disagreement_is_the_one_who_disagrees(data_dir: Path):
     people = glossary + discover_people(lead + " " + text, glossary)
     quotes, speaker = attribute(text, lead, "", people)
     assert speaker == "Zhang Yiming" and [q.speaker for q in quotes] == ["Zhang Yiming"]
-    quotes, speaker = attribute("方汉不认同李彦宏的观点。“开源的差距在缩小,”他说。", "", "", glossary)
+    rebuttal = "方汉不认同李彦宏的观点。“开源的差距在缩小,”他说。"
+    quotes, speaker = attribute(rebuttal, "", "", glossary)
     assert speaker == "Fang Han" and [q.speaker for q in quotes] == ["Fang Han"]
     # the claim disputed is quoted, but it is neither the speaker's words nor known to be
     # anyone's in particular
