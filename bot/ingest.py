@@ -232,11 +232,51 @@ _WEB_ADDRESS = re.compile(r"https?://[^\s/?#]+\S*", re.IGNORECASE)
 _NOT_A_NAME = re.compile(r"\d")
 
 
+# ... and an author box's bio that it reads as the author ("作者简介:陈明,新浪科技资深记者,…"
+# gives "作者简介陈明; 新浪科技资深记者; …"): the name after the label, not the bio
+_AUTHOR_LABEL = re.compile(
+    r"^(?:作者简介|作者介绍|关于作者|作者|about the author|author bio|by)\s*[:：]?\s*",
+    re.IGNORECASE,
+)
+_BIO = re.compile(
+    r"记者|编辑|作家|媒体|关注|曾|毕业|专栏|reporter|journalist|editor|writer|columnist|covers"
+    r"|previously|author of", re.IGNORECASE
+)
+_NAME_MAX_CHARS = 40
+
+
 def _byline_names(author: object) -> str | None:
-    """trafilatura's author field with the parts that are dates left out."""
-    parts = [p.strip() for p in str(author or "").split(";")]
-    names = [p for p in parts if p and not _NOT_A_NAME.search(p)]
+    """trafilatura's author field with the parts that are dates or a bio left out."""
+    parts = [_AUTHOR_LABEL.sub("", p.strip()) for p in str(author or "").split(";")]
+    names = [
+        p for p in parts
+        if p and not _NOT_A_NAME.search(p) and not _BIO.search(p) and len(p) <= _NAME_MAX_CHARS
+    ]
     return _opt("; ".join(names))
+
+
+# a Chinese page's byline, which trafilatura leaves to the markup (2024年05月10日 09:12 新浪科技
+# 作者:陈明): its date, and the outlet before the author's label; only a line with that label
+# counts, as the article's text has dates of its own
+_ZH_BYLINE = re.compile(
+    r"(?P<y>(?:19|20)\d\d)\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
+    r"\s*(?:来源[:：]\s*)?(?P<outlet>[\u4e00-\u9fffA-Za-z]{2,12})?\s*(?:作者|记者|文)\s*[:：/|]"
+)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _zh_byline(html: str) -> tuple[str | None, str | None]:
+    """(date, outlet) of a Chinese byline in the page, or Nones."""
+    for line in _TAG.sub("\n", html).splitlines():
+        m = _ZH_BYLINE.search(line)
+        if m is None:
+            continue
+        try:
+            date = check_date(f"{m['y']}-{int(m['m']):02d}-{int(m['d']):02d}")
+        except DocumentError:
+            continue
+        return date, m["outlet"]
+    return None, None
 
 
 def check_url(value: str | None) -> str | None:
@@ -426,6 +466,10 @@ def _read_html(raw: bytes, name: str) -> tuple[str, str, dict[str, str | None]]:
         # a page's own address when it states a web one (not javascript:, file: ...)
         "url": _opt(got.get("url")) if _WEB_ADDRESS.fullmatch(str(got.get("url") or "")) else None,
     }
+    if meta["date"] is None or meta["outlet"] is None:
+        date, outlet = _zh_byline(html)
+        meta["date"] = meta["date"] or date
+        meta["outlet"] = meta["outlet"] or outlet
     return text, encoding, meta
 
 

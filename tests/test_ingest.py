@@ -792,6 +792,28 @@ def test_a_byline_date_is_not_an_author(tmp_path: Path):
     assert prepare(src).meta["author"] == "Ada Nwosu"
 
 
+def test_a_chinese_byline_gives_date_and_outlet_and_a_bio_is_no_author(tmp_path: Path):
+    """A tester's GBK page: the author box's bio (作者简介:…,资深记者,…) was catalogued as the
+    author, and the byline's date and outlet were lost."""
+    page = (
+        '<html><head><meta charset="gbk"><title>张伟谈稻田助手_科技频道_某某网</title></head>'
+        '<body><div class="nav">首页 | 科技 | 登录</div><div class="article">'
+        "<h1>张伟谈稻田助手</h1>"
+        '<div class="info">2024年06月03日 08:30 云岭科技 作者:刘芳 <a>评论(5)</a></div>'
+        "<p>6月2日,稻田助手团队负责人张伟在发布会上表示,这款助手能听懂稻田里的蛙鸣,"
+        "据此提醒农民何时放水。</p><p>张伟认为,模型暂时不会开源,团队会先服务本地农户,"
+        "明年再考虑推广到其他省份。</p><p>他还提到,助手目前已有三万名用户。</p></div>"
+        '<div class="author">作者简介:刘芳,云岭科技资深记者,长期关注农业科技,曾就职于多家媒体。'
+        "</div></body></html>"
+    )
+    src = tmp_path / "page.html"
+    src.write_bytes(page.encode("gbk"))
+    meta = prepare(src).meta
+    assert meta["author"] == "刘芳"
+    # the byline's date, not the first date of the text (6月2日)
+    assert meta["date"] == "2024-06-03" and meta["outlet"] == "云岭科技"
+
+
 def test_reflow_keeps_chinese_lines_together():
     first = "李彦宏说，这款助手能够听懂稻田里青蛙的叫声，并据此提醒农民什么"
     pages = [f"{first}\n时候应该放水灌溉。\n3\n", "他表示，模型暂时不会开源。"]
