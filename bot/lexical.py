@@ -40,6 +40,9 @@ _ALIAS_VERSION = re.compile(r"(?<=[a-z\u3400-\u9fff])\s?(\d+(?:\.\d+)?[a-z]?)$")
 
 # a misspelt name is recognised from this length on ("Robn" for Robin; not "Lu" for "Li")
 _TYPO_MIN_CHARS = 4
+# ... and a lower-case word of the passages misspelt, when it is rarer in English than this
+# (wordfreq Zipf: "sourse" 1.1, "acording" 1.7, "doesnt" 4.1)
+_TYPO_MAX_ZIPF = 2.0
 # a lower-case word is taken for a name in pinyin when it is this long, spells two or more
 # pinyin syllables and is rarer in English than this (wordfreq Zipf: "banana" 4.0, "alibaba"
 # 3.0, "meituan" 0)
@@ -172,6 +175,29 @@ def _spells_pinyin(word: str) -> bool:
         parts[end] = min(counts) if counts else None
     n = parts[-1]
     return n is not None and n >= 2
+
+
+# the English words a typo is corrected to when the passages have none near it
+_ENGLISH_WORDS = 30_000
+
+
+@lru_cache(maxsize=1)
+def _english_by_length() -> dict[int, list[tuple[int, str]]]:
+    from wordfreq import top_n_list
+
+    out: dict[int, list[tuple[int, str]]] = {}
+    for rank, w in enumerate(top_n_list("en", _ENGLISH_WORDS)):
+        if w.isalpha() and w.isascii():
+            out.setdefault(len(w), []).append((rank, w))
+    return out
+
+
+def _english_words(length: int) -> list[str]:
+    """Common English words one letter shorter than ``length``, as long, or one longer,
+    commonest first."""
+    table = _english_by_length()
+    return [w for _, w in sorted(p for n in (length - 1, length, length + 1)
+                                 for p in table.get(n, []))]
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -1262,16 +1288,53 @@ class LexicalIndex:
         spans = _name_spans(text, folded)
         tokens = {n: tokenize(n, folded=True) or [n] for _, _, n in spans}
         covered = self._covered(folded, [t for ts in tokens.values() for t in ts])
-        out = text
-        for start, end, name in sorted(spans, reverse=True):
+        fixes = []
+        for start, end, name in spans:
             if any(t in covered for t in tokens[name]):
                 continue
             word = self._intended(name)
             if word is not None:
-                if text[start].isupper():
-                    word = word.capitalize()
-                out = out[:start] + word + out[end:]
+                fixes.append((start, end, word))
+        named = {start for start, _, _ in spans}
+        # ... and a lower-case word with a letter wrong ("robin li opne sourse")
+        for m in _LATIN_WORD.finditer(text):
+            if m.start() not in named and m.group().islower():
+                word = self._corrected(m.group())
+                if word is not None:
+                    fixes.append((m.start(), m.end(), word))
+        out = text
+        for start, end, word in sorted(fixes, reverse=True):
+            if text[start].isupper():
+                word = word.capitalize()
+            out = out[:start] + word + out[end:]
         return out
+
+    @cached_property
+    def _latin_words(self) -> dict[str, int]:
+        """The passages' lower-case Latin words (letters only), with their counts."""
+        counts: dict[str, int] = {}
+        for t in self._texts:
+            for w in _LATIN_WORD.findall(t.lower()):
+                if w.isalpha():
+                    counts[w] = counts.get(w, 0) + 1
+        return counts
+
+    def _corrected(self, word: str) -> str | None:
+        """The word that ``word`` misspells by one letter ("opne" for open, "agnets" for
+        agents): only for a word that is neither the passages', nor English (wordfreq Zipf
+        below _TYPO_MAX_ZIPF), nor pinyin, which may be a name they never mention; the
+        passages' commonest such word, else English's."""
+        from wordfreq import zipf_frequency
+
+        words = self._latin_words
+        if (len(word) < _TYPO_MIN_CHARS or not word.isalpha() or word in words
+                or zipf_frequency(word, "en") >= _TYPO_MAX_ZIPF or _spells_pinyin(word)):
+            return None
+        near = [w for w in words if abs(len(w) - len(word)) <= 1 and _one_edit(word, w)]
+        if near:
+            return max(near, key=lambda w: (words[w], w))
+        english = [w for w in _english_words(len(word)) if _one_edit(word, w)]
+        return english[0] if english else None
 
     def _unknown_full_names(self, text: str, folded: str, skip: set[str]) -> list[str]:
         """Two capitalised words in a row that the corpus knows neither of ("Tim Cook",

@@ -333,6 +333,23 @@ def test_names_the_corpus_never_mentions(engine):
         assert names(question) == [], question
 
 
+def test_a_lower_case_word_with_a_letter_wrong_is_read_as_meant(engine):
+    """A tester's: "robin li opne sourse" got no answer (only names were forgiven a typo)."""
+    spell = engine.lexical.as_the_articles_spell
+    assert spell("robin li opne sourse") == "robin li open source"
+    assert spell("waht did fang han say about inferense costs?") == (
+        "what did fang han say about inference costs?")
+    # (a word the passages lack, from English: agnets -> agents)
+    assert spell("what does robin li think abuot agnets?") == (
+        "what does robin li think about agents?")
+    # a word of the passages or of English stays, and so does pinyin: a name they may never
+    # mention ("meituan") or mean ("ernei" is no slip for ernie here)
+    for question in ("how did meituan shares react", "why not open source?", "baidu ernei bot",
+                     "does robin li liken models to operating systems?"):
+        assert spell(question) == question
+    assert engine.search("robin li opne sourse", 5)
+
+
 def test_character_ngrams_match_what_segmentation_splits_apart():
     assert cjk_ngrams("打榜時") == ["打榜", "榜时"]
     assert cjk_ngrams("AI 打榜", (1, 2)) == ["打", "榜", "打榜"]
