@@ -480,18 +480,24 @@ def _cite_html(citation: str, t: dict[str, str], date: str | None = None) -> str
         shown = f'{a}<span class="qb-nowrap">{date}</span>{b}'
     return (
         f'<div class="qb-cite-row"><cite class="qb-cite">{shown}</cite>'
+        # (a screen reader names each button with its card's citation, not "Copy" five times)
         f'<button type="button" class="qb-copy" data-copy="{esc(citation)}" '
+        f'aria-label="{esc(t["copy"])}{esc(t["colon"])}{esc(citation)}" '
         f'data-done="{esc(t["copied"])}" title="{esc(t["copy"])}">{_ICON_COPY}'
         f'<span class="qb-copy-label">{esc(t["copy_short"])}</span></button></div>'
     )
 
 
 def _open_button(
-    turn: int, card: int, which: str, label: str, cls: str = "", icon: str = "", lang: str = "en"
+    turn: int, card: int, which: str, label: str, cls: str = "", icon: str = "", lang: str = "en",
+    of: str = "",
 ) -> str:
+    """A button that opens a passage in its article; ``of`` (its citation) completes the
+    name a screen reader gives it."""
+    named = f' aria-label="{esc(label)}: {esc(of)}"' if of else ""
     return (
         f'<button type="button" class="qb-open{cls}" data-turn="{turn}" data-card="{card}" '
-        f'data-which="{esc(which)}" data-lang="{esc(lang)}">{icon}{esc(label)}</button>'
+        f'data-which="{esc(which)}" data-lang="{esc(lang)}"{named}>{icon}{esc(label)}</button>'
     )
 
 
@@ -528,7 +534,8 @@ def card_html(
     if also:
         items = "".join(
             f'<li><span lang="{esc(r.lang)}">{esc(r.citation)}</span> '
-            f"{_open_button(turn, n, f'also:{i}', t['show'], ' qb-link', lang=lang)}</li>"
+            f"{_open_button(turn, n, f'also:{i}', t['show'], ' qb-link', lang=lang, of=r.citation)}"
+            "</li>"
             for i, r in also
         )
         parts.append(
@@ -543,11 +550,12 @@ def card_html(
             f'<details class="qb-parallel" open><summary>{esc(label)}</summary>'
             f'<blockquote class="qb-text" lang="{esc(p.lang)}">{esc(p.text)}</blockquote>'
             f'<div class="qb-parallel-cite"><span lang="{esc(p.lang)}">{esc(p.citation)}</span> '
-            f"{_open_button(turn, n, 'parallel', t['show'], ' qb-link', lang=lang)}</div></details>"
+            f"{_open_button(turn, n, 'parallel', t['show'], ' qb-link', lang=lang, of=p.citation)}"
+            "</div></details>"
         )
     parts.append(
         '<div class="qb-actions">'
-        f'{_open_button(turn, n, "hit", t["open"], icon=_ICON_DOC, lang=lang)}</div>'
+        f'{_open_button(turn, n, "hit", t["open"], icon=_ICON_DOC, lang=lang, of=citation)}</div>'
         "</li>"
     )
     return "".join(parts)
@@ -929,6 +937,8 @@ button.qb-copy, button.qb-open { display: inline-flex; align-items: center; gap:
   color: var(--body-text-color); font: inherit; font-size: 0.85rem; padding: 0.15rem 0.5rem;
   min-height: 2rem; }
 button.qb-copy { flex: none; white-space: nowrap; }
+.qb-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; margin: 0; }  /* read out, not shown */
 svg.qb-icon { width: 1rem; height: 1rem; flex: none; fill: none; stroke: currentColor;
   stroke-width: 2; stroke-linecap: round; stroke-linejoin: round; }
 button.qb-copied { border-color: #2e9d5b; color: #2e9d5b; }
@@ -1024,12 +1034,20 @@ element.addEventListener('click', (ev) => {
                       which: btn.dataset.which || 'hit', lang: btn.dataset.lang || 'en'});
   }
 });
+// a screen reader hears each new answer's lead line (or its message) from a live region
+// outside the conversation, which is drawn anew with every answer
+const live = document.createElement('p');
+live.className = 'qb-sr';
+live.setAttribute('role', 'status');
+(element.closest('#qb-chat') || element).insertAdjacentElement('afterend', live);
 // a new answer: scroll the conversation (not the page) to the start of the last turn
 watch('value', () => {
   const box = element.closest('#qb-chat') || element;
   const turns = element.querySelectorAll('.qb-turn');
-  if (!turns.length) return;
+  if (!turns.length) { live.textContent = ''; return; }
   const last = turns[turns.length - 1];
+  const said = last.querySelector('.qb-lead, .qb-message');
+  live.textContent = said ? said.textContent : '';
   box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top;
 });
 """
@@ -1385,6 +1403,8 @@ def build_demo(
                 with gr.Row(equal_height=True):
                     box = gr.Textbox(
                         placeholder="Ask… / 提问… / 提問…",
+                        # (hidden, but a screen reader's name for the box; else "Textbox")
+                        label="Question / 问题 / 問題",
                         show_label=False,
                         lines=1,
                         max_lines=4,

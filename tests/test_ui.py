@@ -954,9 +954,16 @@ def test_chat_in_a_browser(
                 )
                 return page.locator("#qb-chat .qb-turn").nth(n - 1)
 
+            # the box has a name for a screen reader ("Textbox" before; a tester's)
+            assert page.get_by_role("textbox", name="Question / 问题 / 問題").count() == 1
             # English question: lead, cards, the expected passage with its citation
             turn = ask(EN_Q, 1)
             assert turn.locator(".qb-lead").inner_text() == ui.lead(en_hits, "en")
+            # ... the lead read out from the live region, and each card's buttons named by its
+            # citation, not "Copy" five times
+            status = page.locator("p.qb-sr[role=status]")
+            assert status.count() == 1 and status.text_content() == ui.lead(en_hits, "en")
+            assert page.get_by_role("button", name=f"Copy citation: {ernie.citation}").count() == 1
             cards = turn.locator(".qb-card")
             assert cards.count() == len(en_hits)
             i = en_hits.index(ernie)
