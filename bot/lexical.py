@@ -485,6 +485,8 @@ def gives_disagreement(text: str) -> bool:
 
 # a passage that is nothing but a question (an interviewer's: 随后主持人反问,“百度算不算大公司?”)
 _ONLY_ASKS = re.compile(r"[?？][”」』\"']?\s*$")
+# ... or ends on a colon, introducing what follows (以下是李彦宏内部问答的原文摘要:)
+_ONLY_INTRODUCES = re.compile(r"[:：]\s*$")
 
 
 def only_asks(text: str, max_chars: int) -> bool:
@@ -492,6 +494,14 @@ def only_asks(text: str, max_chars: int) -> bool:
     asks what the question asks, and answers nothing."""
     text = text.strip()
     return len(text) <= max_chars and _ONLY_ASKS.search(text) is not None
+
+
+def only_introduces(text: str, max_chars: int) -> bool:
+    """Whether a passage of at most ``max_chars`` characters, quoting nothing, ends on a colon:
+    it announces what follows and says nothing itself."""
+    text = text.strip()
+    return (len(text) <= max_chars and _ONLY_INTRODUCES.search(text) is not None
+            and not re.search(r"[“「『\"]", text))
 
 
 def asks_reason(folded_query: str) -> bool:

@@ -43,6 +43,7 @@ from .lexical import (
     gives_reason,
     load_glossary,
     only_asks,
+    only_introduces,
     subject_tokens,
 )
 from .passages import detect_lang
@@ -239,8 +240,10 @@ class Engine:
         self.dates = np.array([gives_date(r["text"]) for r in self.rows], dtype=np.float64)
         self._term_shares: dict[re.Pattern[str], float] = {}
         # (someone's own rhetorical question is theirs: "…哪个开源模型可以说自己一天调用量是多少?")
+        # (... and a line announcing what follows, 以下是…的原文摘要:, answers nothing either)
         self.questions = np.array(
-            [not r.get("speaker") and only_asks(r["text"], self.settings.question_max_chars)
+            [(not r.get("speaker") and only_asks(r["text"], self.settings.question_max_chars))
+             or only_introduces(r["text"], self.settings.question_max_chars)
              for r in self.rows], dtype=np.float64)
         stated = [figures(r["text"]) for r in self.rows]
         self.figure_words = np.array([words for words, _ in stated], dtype=bool)

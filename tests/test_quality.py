@@ -34,6 +34,7 @@ from bot.lexical import (
     gives_reason,
     load_glossary,
     only_asks,
+    only_introduces,
     subject_tokens,
     tokenize,
 )
@@ -164,6 +165,14 @@ def test_an_interviewers_question_comes_after_the_answer(engine):
     assert "百度算大公司" in hits[0].text, [h.text[:20] for h in hits]
     # someone's own rhetorical question is their words, and stays where it ranks
     assert not engine.questions[[r["speaker"] == "Robin Li" for r in engine.rows]].any()
+    # a line that announces what follows answers nothing either (a tester's: it came third,
+    # "fair", for "When was Robin Li's internal speech?")
+    assert only_introduces("以下是李彦宏内部问答的原文摘要:", 80)
+    assert not only_introduces('He said: "Costs will fall."', 80)
+    intro = next(i for i, r in enumerate(engine.rows) if r["text"].endswith("原文摘要:"))
+    assert engine.questions[intro]
+    hits = engine.search("When was Robin Li's internal speech?", 5)
+    assert all(not h.text.endswith("原文摘要:") for h in hits)
 
 
 def test_why_questions_favour_passages_that_give_a_reason(engine):
