@@ -12,6 +12,7 @@ from .quotes import (
     load_people,
     main_speaker,
     quote_spans,
+    same_people,
     speaker_in_context,
     with_surnames,
 )
@@ -24,14 +25,18 @@ def annotate(rows: list[dict[str, Any]], data_dir: Path) -> None:
     while the text goes on with that speech (``quotes.speaker_in_context``).
     """
     glossary = load_people(Path(data_dir) / GLOSSARY_NAME)
+    texts: dict[str, list[str]] = {}
+    for row in rows:
+        texts.setdefault(row["doc_id"], []).append(row["text"])
+    # whoever else each article quotes by name, one person across articles and scripts
+    found = same_people({d: discover_people("\n".join(t), glossary) for d, t in texts.items()})
     people = glossary
     ctx = Context()
     for i, row in enumerate(rows):
         if i == 0 or rows[i - 1]["doc_id"] != row["doc_id"]:
             ctx = Context()
-            # the glossary's people, and whoever else this article quotes by name
-            text = "\n".join(r["text"] for r in rows[i:] if r["doc_id"] == row["doc_id"])
-            people = with_surnames(glossary + discover_people(text, glossary), text)
+            text = "\n".join(texts[row["doc_id"]])
+            people = with_surnames(glossary + found[row["doc_id"]], text)
         speaker, ctx = speaker_in_context(row["text"], people, ctx, row.get("heading"))
         same_doc = i + 1 < len(rows) and rows[i + 1]["doc_id"] == row["doc_id"]
         after = rows[i + 1]["text"] if same_doc else ""

@@ -80,6 +80,8 @@ def _is_person_name(word: str) -> bool:
     return 2 <= len(word) <= 3 and word[0] in ZH_SURNAMES and _CJK_RUN.fullmatch(word) is not None
 
 
+# a name written in pinyin: two capitalised words (Zhang Yiming, Yiming Zhang)
+_PINYIN_NAME = re.compile(r"\b([A-Z][a-z]{1,5}) ([A-Z][a-z]{1,11})\b")
 # characters of written Cantonese that no name has (in, of, not, have-not, they ...):
 # jieba, trained on Mandarin, reads 喺边 ("where") for a name
 _CANTONESE = re.compile("[喺嘅咗唔冇佢哋啲嘢睇乜嚟咁噉囉喇嗰啱畀攞揾嘥咩嘞喎]")
@@ -1273,8 +1275,12 @@ class LexicalIndex:
             from pypinyin import lazy_pinyin
 
             sound = "".join(lazy_pinyin(name))
-            # a name typed by its sound is a name: 张伟 is no slip for 长尾, nor 李勇 for 利用
-            return self._pinyin_names.get(sound) if len(name) > 1 else None
+            # a name typed by its sound is a name: 张伟 is no slip for 长尾, nor 李勇 for 利用;
+            # and one the articles write only in pinyin is theirs (张一鸣: "Zhang Yiming")
+            if len(name) < 2:
+                return None
+            return self._pinyin_names.get(sound) or (
+                self._latin_names.get(sound) if _is_person_name(name) else None)
         if self.expander is None or len(name) < _TYPO_MIN_CHARS or not name.isalpha():
             return None
         return next((w for w in sorted(self.expander.name_words) if _one_edit(name, w)), None)
@@ -1403,6 +1409,29 @@ class LexicalIndex:
             for t in sorted(self._bm25.vocab_dict)
             if len(t) > 1 and _CJK_RUN.fullmatch(t)
         }
+
+    @cached_property
+    def _latin_names(self) -> dict[str, str]:
+        """Toneless pinyin run together -> a name the passages write in pinyin, as two
+        capitalised words in either order ("zhangyiming" and "yimingzhang" -> "Zhang
+        Yiming")."""
+        out: dict[str, str] = {}
+        for t in self._texts:
+            for m in _PINYIN_NAME.finditer(t):
+                first, second = m.group(1), m.group(2)
+                if _spells_pinyin((first + second).lower()):
+                    out.setdefault((first + second).lower(), m.group(0))
+                    out.setdefault((second + first).lower(), m.group(0))
+        return out
+
+    def latin_name(self, chinese: str) -> str | None:
+        """The name the passages write in pinyin for a Chinese name (张一鸣: "Zhang
+        Yiming"), or None."""
+        from pypinyin import lazy_pinyin
+
+        if not _is_person_name(chinese):
+            return None
+        return self._latin_names.get("".join(lazy_pinyin(chinese)))
 
     @cached_property
     def _pinyin_names(self) -> dict[str, str]:

@@ -430,6 +430,40 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
     return list(found.values())
 
 
+def pinyin_keys(name: str) -> frozenset[str]:
+    """How a person's name reads in toneless pinyin, run together: a Chinese name's
+    (张一鸣: zhangyiming), a two- or three-word Latin name's in either order (Zhang Yiming,
+    Yiming Zhang); empty for anything else."""
+    if re.fullmatch(r"[\u4e00-\u9fff]{2,3}", name):
+        from pypinyin import lazy_pinyin
+
+        return frozenset({"".join(lazy_pinyin(name))})
+    words = name.lower().split()
+    if 2 <= len(words) <= 3 and all(w.isalpha() and w.isascii() for w in words):
+        return frozenset({"".join(words), "".join(words[1:] + words[:1]),
+                          "".join(words[-1:] + words[:-1])})
+    return frozenset()
+
+
+def same_people(found: dict[str, list[Person]]) -> dict[str, list[Person]]:
+    """``discover_people`` of several articles, with a person named in Chinese by one and in
+    pinyin by another made one: the Latin name is the canonical one (as the glossary's are),
+    the Chinese an alias (张一鸣 in a Chinese report, "Zhang Yiming" in an English one)."""
+    latin = {k: p for people in found.values() for p in people if p.canonical.isascii()
+             for k in pinyin_keys(p.canonical)}
+    out: dict[str, list[Person]] = {}
+    for doc, people in found.items():
+        merged = []
+        for p in people:
+            same = next((latin[k] for k in pinyin_keys(p.canonical) if k in latin), None)
+            if same is not None and not p.canonical.isascii():
+                p = Person(same.canonical, tuple(dict.fromkeys(p.aliases + same.aliases)),
+                           p.surname, p.family)
+            merged.append(p)
+        out[doc] = merged
+    return out
+
+
 _LABEL = re.compile(r"\s*[:：]")
 _SPEAKS_AS_PRONOUN = re.compile(
     rf"[^。！？!?\n他她]{{0,30}}[。，,；;]\s*(?:但|而|也|并|並)?(?:{_ZH_PRONOUN})"

@@ -47,7 +47,7 @@ from .lexical import (
     subject_tokens,
 )
 from .passages import detect_lang
-from .quotes import family_names, load_people, people_named, people_opposed
+from .quotes import family_names, load_people, people_named, people_opposed, pinyin_keys
 from .settings import DEFAULT_MODEL, SETTINGS, Settings
 from .types import Hit, Quote, Report
 
@@ -643,7 +643,21 @@ class Engine:
         for family, owner in self._other_families.items():
             if owner not in found and re.search(_name_regex(family), folded):
                 found.append(owner)
+        # ... or, one the articles name in Chinese, by its pinyin ("Zhou Mingyuan": 周明远)
+        if self._pinyin_speakers:
+            words = re.findall(r"[a-z]+", folded)
+            for i in range(len(words) - 1):
+                for n in (2, 3):
+                    spoken = self._pinyin_speakers.get("".join(words[i : i + n]))
+                    if spoken is not None and spoken not in found:
+                        found.append(spoken)
         return found
+
+    @cached_property
+    def _pinyin_speakers(self) -> dict[str, str]:
+        """Pinyin run together -> the speaker outside the glossary whom the articles name in
+        Chinese only (周明远: zhoumingyuan)."""
+        return {k: n for n in self.other_speakers if not n.isascii() for k in pinyin_keys(n)}
 
     @cached_property
     def _other_families(self) -> dict[str, str]:
@@ -897,6 +911,11 @@ class Engine:
                 return person.canonical
         for canonical in known:
             if want == fold(canonical):
+                return canonical
+        # someone the articles name in pinyin, by a Chinese name, or the reverse (周明远 and
+        # "Zhou Mingyuan")
+        for canonical in known:
+            if pinyin_keys(want) & pinyin_keys(canonical):
                 return canonical
         # a family name alone, as articles write it after the first mention: last in
         # "Maria Delgado", first in a Chinese name (王小川, "Wang Xiaochuan"); "Han", Fang

@@ -27,6 +27,7 @@ from bot.errors import DocumentError, MissingExtraError, QuoteBotError
 from bot.indexing import build_index
 from bot.ingest import add_document, add_documents, prepare, reflow, remove_document
 from bot.passages import article, corpus_passages
+from bot.retrieve import get_engine
 from bot.settings import REPO_ROOT, SETTINGS
 from bot.store import TOKEN_FILES, VECTORS, read_rows, vectors_array
 
@@ -372,6 +373,34 @@ def _added(data: Path, index_dir: Path, tmp_path: Path, name: str, text: str) ->
     src = tmp_path / name
     src.write_text(text, encoding="utf-8")
     return index, add_document(src, data_dir=data, index_dir=index)
+
+
+def test_a_person_named_in_pinyin_and_in_chinese_is_one(data: Path, index_dir: Path,
+                                                        tmp_path: Path):
+    """A tester's: after an English article quoting Zhang Yiming, 张一鸣怎么看智能体? got
+    nothing (an unknown name), and with a Chinese one too the speakers listed "Zhang Yiming"
+    and "张一鸣" as two people."""
+    index, en = _added(data, index_dir, tmp_path, "harbour.txt", (
+        "Harbour Robotics on farm agents\n\n"
+        "Zhou Mingyuan, founder of Harbour Robotics, told staff on Monday that software agents "
+        "will run greenhouses within three years. \"The agent waters the tomatoes before the "
+        "farmer wakes up,\" Zhou said.\n\nHe added that the company would not train a "
+        "foundation model of its own."))
+    hits = retrieve("周明远怎么看智能体?", data_dir=data, index_dir=index)
+    assert hits and hits[0].doc_id == en.doc_id and hits[0].speaker == "Zhou Mingyuan"
+    assert retrieve("agents", data_dir=data, index_dir=index, speaker="周明远")
+    zh = tmp_path / "harbour_zh.txt"
+    zh.write_text("港湾机器人谈农业智能体\n\n港湾机器人创始人周明远表示,公司明年将在云南推广"
+                  "温室智能体,帮助农户节约用水。", encoding="utf-8")
+    cn = add_document(zh, data_dir=data, index_dir=index)
+    engine = get_engine(data, index)
+    assert "Zhou Mingyuan" in engine.speaker_list() and "周明远" not in engine.speaker_list()
+    mine = {r["doc_id"] for r in engine.rows if r.get("speaker") == "Zhou Mingyuan"}
+    assert mine == {en.doc_id, cn.doc_id}
+    # ... and the speaker filter, by either name, finds his words in both reports
+    for name in ("周明远", "Zhou Mingyuan"):
+        hits = retrieve("greenhouse agents", data_dir=data, index_dir=index, speaker=name, k=10)
+        assert {h.doc_id for h in hits} == {en.doc_id, cn.doc_id}, name
 
 
 def test_a_filter_to_an_article_on_something_else_gives_no_answer(
