@@ -567,6 +567,12 @@ _ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "post: founder": ("founder", "founders", "co-founder", "创始人", "联合创始人"),
     "post: head": ("director", "general manager", "总经理", "负责人"),
 }
+# how much money someone has, in other words than net worth's ("How much money does Robin Li
+# have?", "李彦宏有多少钱?"; a tester's)
+_ASKS_WEALTH = re.compile(
+    r"(?<![a-z])how (?:much money|rich) (?:is|are|was|does|do|did)(?![a-z])(?:(?!spend|invest|make"
+    r"|earn|cost|pay|rais|los|sav).)*$|(?<![a-z])how rich(?![a-z])|有多少钱[?？]?$|多有钱"
+)
 # "Who is Kunlun's CTO?", "智源研究院的院长是谁?": a question asking who holds a post
 _ASKS_WHO = re.compile(r"(?<![a-z])who(?:'s|m|se)?(?![a-z])|谁|哪位")
 # words that state an attribute in a passage but, in a question, mostly qualify something else
@@ -635,6 +641,8 @@ def attributes_asked(folded_query: str) -> frozenset[str]:
     if _ASKS_VIEW.search(folded_query) or _ASKS_REASON.search(folded_query):
         return frozenset()
     asked = _attributes_in(folded_query, stated=False)
+    if _ASKS_WEALTH.search(folded_query):
+        asked |= {"net worth"}
     if _ASKS_WHO.search(folded_query) is None:
         return frozenset(a for a in asked if not a.startswith("post: "))
     if "founding" in asked:  # "Who founded Baidu?" asks for its founder

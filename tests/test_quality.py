@@ -1296,6 +1296,10 @@ def test_more_off_topic_questions_get_nothing(question: str, data_dir: Path, ind
         ("李彦宏的讲话流出后百度股价跌了多少?", {"stock"}),
         ("文心一言有多少用户?", {"active users"}),
         ("What is Fang Han's salary?", {"pay"}),
+        # how much money someone has, in other words (a tester's), not what is spent or saved
+        ("How much money does Robin Li have?", {"net worth"}),
+        ("李彦宏有多少钱?", {"net worth"}),
+        ("How much money does open source save?", set()),
         ("百度工程师的年薪有多高?", {"pay"}),
     ],
 )
@@ -1322,7 +1326,8 @@ def test_attributes_asked_as_facts(question: str, asked: set[str]):
      "昆仑万维去年净利润是多少?",
      # how much revenue: a passage on the "quality of revenue" (收入质量) gives no figure,
      # and its date (今年1月初) is none; nor does any passage speak of pay
-     "百度去年收入多少?", "百度工程师年薪多少?"],
+     "百度去年收入多少?", "百度工程师年薪多少?",
+     "How much money does Robin Li have?", "how rich is robin li"],
 )
 def test_a_fact_the_best_passages_never_mention_gets_nothing(
     question: str, data_dir: Path, index_dir: Path
