@@ -498,6 +498,21 @@ def only_asks(text: str, max_chars: int) -> bool:
     return len(text) <= max_chars and _ONLY_ASKS.search(text) is not None
 
 
+# ... or lists what a talk or an article goes on to cover ("讲话,内容涉及…以及百度为什么要强调智能
+# 体等方面"): it names every topic a question may ask about, and answers none
+_LISTS_TOPICS = re.compile(
+    r"(?:内容|话题|讲话|谈话|对话|采访)[^。！？!?]{0,4}(?:涉及|包括|涵盖|围绕)[^。！？!?]{2,160}?"
+    r"等(?:方面|话题|问题|内容|议题)"
+    r"|(?<![a-z])(?:touched on|covered|covering|ranged over)(?: topics)? (?:such as|including)"
+    r"(?![a-z])"
+)
+
+
+def lists_topics(text: str) -> bool:
+    """Whether a passage lists the topics a talk or an article covers (see _LISTS_TOPICS)."""
+    return _LISTS_TOPICS.search(fold(text)) is not None
+
+
 def only_introduces(text: str, max_chars: int) -> bool:
     """Whether a passage of at most ``max_chars`` characters, quoting nothing, ends on a colon:
     it announces what follows and says nothing itself."""

@@ -41,6 +41,7 @@ from .lexical import (
     gives_date,
     gives_disagreement,
     gives_reason,
+    lists_topics,
     load_glossary,
     only_asks,
     only_introduces,
@@ -244,6 +245,7 @@ class Engine:
         self.questions = np.array(
             [(not r.get("speaker") and only_asks(r["text"], self.settings.question_max_chars))
              or only_introduces(r["text"], self.settings.question_max_chars)
+             or lists_topics(r["text"])
              for r in self.rows], dtype=np.float64)
         stated = [figures(r["text"]) for r in self.rows]
         self.figure_words = np.array([words for words, _ in stated], dtype=bool)

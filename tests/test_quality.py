@@ -32,6 +32,7 @@ from bot.lexical import (
     gives_date,
     gives_disagreement,
     gives_reason,
+    lists_topics,
     load_glossary,
     only_asks,
     only_introduces,
@@ -173,6 +174,13 @@ def test_an_interviewers_question_comes_after_the_answer(engine):
     assert engine.questions[intro]
     hits = engine.search("When was Robin Li's internal speech?", 5)
     assert all(not h.text.endswith("原文摘要:") for h in hits)
+    # ... nor does a lead that lists the talk's topics, which the question repeats word for
+    # word: the example button 為什麼百度強調智能體? put it first, "strong" (a tester's)
+    assert lists_topics("近日,李彦宏在百度内部做了一次讲话,内容涉及开源模型的问题,以及百度为什么要"
+                        "强调智能体等方面。")
+    assert not lists_topics("李彦宏表示,智能体的门槛很低。")
+    hits = engine.search("為什麼百度強調智能體?", 5)
+    assert hits[0].text.startswith("为什么我们这么强调智能体?"), hits[0].text[:30]
 
 
 def test_why_questions_favour_passages_that_give_a_reason(engine):
