@@ -545,6 +545,7 @@ class Engine:
             "attributes_missing": float(len(unstated)),
             "person_off_topic": float(off_person),
             "filtered_unmatched": float(unmatched),
+            "asks_date": float(kind == "date"),
         }
         return ranked, evidence
 
@@ -828,6 +829,13 @@ class Engine:
             ]
             shown.add(cand.idx)
             shown.update(group)
+            # a when-question's card is the report that dates it when the best one does not
+            # (日前 in the Chinese report, "On April 11" in the English one)
+            if evidence.get("asks_date") and not self.dates[cand.idx]:
+                dated = next((g for g in group if self.dates[g] and mask[g]), None)
+                if dated is not None:
+                    group = [cand.idx, *(g for g in group if g != dated)]
+                    cand = Scored(dated, cand.fused, cand.dense, cand.lexical)
             share = (cand.fused - base) / lead if lead > 0 else 1.0
             hits.append(self._hit(cand, conf * max(share, _MIN_SHARE), group))
             if len(hits) == k:

@@ -361,6 +361,19 @@ def test_same_remark_is_shown_once_with_also_in(data_dir: Path, index_dir: Path)
         assert source_text(rep)[rep.start : rep.end] == rep.text  # type: ignore[arg-type]
 
 
+def test_a_when_question_shows_the_report_that_dates_it(engine) -> None:
+    """The Chinese report of the leaked speech says 日前 ("recently"), its English rendering
+    "On April 11": for a when-question the dated one is the card, the other listed under it."""
+    hits = engine.search("李彦宏的内部讲话是哪天流出的?", 5)
+    assert hits[0].text.startswith("On April 11"), hits[0].text[:30]
+    assert any("日前流出" in r.text for r in hits[0].also_in)
+    # ... not for other questions, and never past a filter
+    hits = engine.search("李彦宏的内部讲话说了什么?", 5)
+    assert all(not h.text.startswith("On April 11") for h in hits)
+    hits = engine.search("李彦宏的内部讲话是哪天流出的?", 5, langs=["zh-Hans"])
+    assert hits and all(h.lang == "zh-Hans" for h in hits)
+
+
 def test_parallel_counterpart(data_dir: Path, index_dir: Path):
     hits = ask("创业公司讲的双轮驱动是不是好模式", data_dir, index_dir, langs=["zh-Hans"])
     pair = next(h for h in hits if "双轮驱动" in h.text)
