@@ -202,6 +202,21 @@ def _english_words(length: int) -> list[str]:
                                  for p in table.get(n, []))]
 
 
+def pinyin_keys(name: str) -> frozenset[str]:
+    """How a person's name reads in toneless pinyin, run together: a Chinese name's
+    (张一鸣: zhangyiming), a two- or three-word Latin name's in either order (Zhang Yiming,
+    Yiming Zhang); empty for anything else."""
+    if re.fullmatch(r"[\u4e00-\u9fff]{2,3}", name):
+        from pypinyin import lazy_pinyin
+
+        return frozenset({"".join(lazy_pinyin(name))})
+    words = name.lower().split()
+    if 2 <= len(words) <= 3 and all(w.isalpha() and w.isascii() for w in words):
+        return frozenset({"".join(words), "".join(words[1:] + words[:1]),
+                          "".join(words[-1:] + words[:-1])})
+    return frozenset()
+
+
 def _one_edit(a: str, b: str) -> bool:
     """Whether ``a`` and ``b`` differ by one letter left out, added, changed or two swapped."""
     if a == b or abs(len(a) - len(b)) > 1:
@@ -1358,6 +1373,15 @@ class LexicalIndex:
                     counts[w] = counts.get(w, 0) + 1
         return counts
 
+    @cached_property
+    def _latin_by_length(self) -> dict[int, list[str]]:
+        """``_latin_words`` by length (a typo is compared with words a letter longer or
+        shorter at most)."""
+        out: dict[int, list[str]] = {}
+        for w in self._latin_words:
+            out.setdefault(len(w), []).append(w)
+        return out
+
     def _corrected(self, word: str) -> str | None:
         """The word that ``word`` misspells by one letter ("opne" for open, "agnets" for
         agents): only for a word that is neither the passages', nor English (wordfreq Zipf
@@ -1369,7 +1393,8 @@ class LexicalIndex:
         if (len(word) < _TYPO_MIN_CHARS or not word.isalpha() or word in words
                 or zipf_frequency(word, "en") >= _TYPO_MAX_ZIPF or _spells_pinyin(word)):
             return None
-        near = [w for w in words if abs(len(w) - len(word)) <= 1 and _one_edit(word, w)]
+        near = [w for n in (len(word) - 1, len(word), len(word) + 1)
+                for w in self._latin_by_length.get(n, ()) if _one_edit(word, w)]
         if near:
             return max(near, key=lambda w: (words[w], w))
         english = [w for w in _english_words(len(word)) if _one_edit(word, w)]
@@ -1441,20 +1466,10 @@ class LexicalIndex:
         out: dict[str, str] = {}
         for t in self._texts:
             for m in _PINYIN_NAME.finditer(t):
-                first, second = m.group(1), m.group(2)
-                if _spells_pinyin((first + second).lower()):
-                    out.setdefault((first + second).lower(), m.group(0))
-                    out.setdefault((second + first).lower(), m.group(0))
+                if _spells_pinyin((m.group(1) + m.group(2)).lower()):
+                    for key in pinyin_keys(m.group(0)):
+                        out.setdefault(key, m.group(0))
         return out
-
-    def latin_name(self, chinese: str) -> str | None:
-        """The name the passages write in pinyin for a Chinese name (张一鸣: "Zhang
-        Yiming"), or None."""
-        from pypinyin import lazy_pinyin
-
-        if not _is_person_name(chinese):
-            return None
-        return self._latin_names.get("".join(lazy_pinyin(chinese)))
 
     @cached_property
     def _pinyin_names(self) -> dict[str, str]:

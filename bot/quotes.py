@@ -21,7 +21,7 @@ from pathlib import Path
 from .clean import CJK
 from .lexical import NOT_GIVEN_NAME as _NOT_GIVEN_NAME
 from .lexical import ZH_SURNAMES as _ZH_SURNAMES
-from .lexical import fold
+from .lexical import fold, pinyin_keys
 
 # opening mark -> closing mark; straight double quotes pair with themselves
 _PAIRS = {"“": "”", "「": "」", "『": "』", '"': '"'}
@@ -428,21 +428,6 @@ def discover_people(text: str, known: list[Person]) -> list[Person]:
             found[name] = Person(text[start : start + len(name)] if same else name, (name,),
                                  parts[-1] if len(parts) > 1 else None)
     return list(found.values())
-
-
-def pinyin_keys(name: str) -> frozenset[str]:
-    """How a person's name reads in toneless pinyin, run together: a Chinese name's
-    (张一鸣: zhangyiming), a two- or three-word Latin name's in either order (Zhang Yiming,
-    Yiming Zhang); empty for anything else."""
-    if re.fullmatch(r"[\u4e00-\u9fff]{2,3}", name):
-        from pypinyin import lazy_pinyin
-
-        return frozenset({"".join(lazy_pinyin(name))})
-    words = name.lower().split()
-    if 2 <= len(words) <= 3 and all(w.isalpha() and w.isascii() for w in words):
-        return frozenset({"".join(words), "".join(words[1:] + words[:1]),
-                          "".join(words[-1:] + words[:-1])})
-    return frozenset()
 
 
 def same_people(found: dict[str, list[Person]]) -> dict[str, list[Person]]:

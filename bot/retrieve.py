@@ -45,10 +45,11 @@ from .lexical import (
     load_glossary,
     only_asks,
     only_introduces,
+    pinyin_keys,
     subject_tokens,
 )
 from .passages import detect_lang
-from .quotes import family_names, load_people, people_named, people_opposed, pinyin_keys
+from .quotes import family_names, load_people, people_named, people_opposed
 from .settings import DEFAULT_MODEL, SETTINGS, Settings
 from .types import Hit, Quote, Report
 
@@ -375,6 +376,7 @@ class Engine:
         # "Robn Li", "GPT4", 李燕宏: ranked as the articles spell them
         query = self.lexical.as_the_articles_spell(query)
         folded = fold(query)
+        q_family = "en" if detect_lang(query) == "en" else "zh"
         rest = self._topic_question(folded)
         # the topic question shares the forward pass (a batch of two: about 8 ms instead of 13)
         as_seen = embed_form(query, s)
@@ -420,7 +422,7 @@ class Engine:
             _add_rrf(fused, lex, (lex > 0) & mask & (lex_groups == group), s.w_lexical, s.rrf_k)
         # whether some allowed passage shares a word with the question, in any spelling
         matched = (lex > 0) & mask
-        if s.w_gloss and detect_lang(query) == "en":
+        if s.w_gloss and q_family == "en":
             # an English question also ranks Chinese passages by their dictionary glosses
             gloss = self.lexical.gloss_scores(query)
             _add_rrf(fused, gloss, (gloss > 0) & mask, s.w_gloss, s.rrf_k)
@@ -508,12 +510,11 @@ class Engine:
         neutral = bool(
             0 < len(allowed) < len(self.rows)
             and self.background_coord is not None
-            and ("en" if detect_lang(query) == "en" else "zh")
-            not in set(self.families[allowed].tolist())
+            and q_family not in set(self.families[allowed].tolist())
         )
         gap_allowed = allowed
         if not neutral and s.names_elsewhere_neutral and self.background_coord is not None:
-            other = self._named_only_elsewhere(folded, query, mask)
+            other = self._named_only_elsewhere(folded, q_family, mask)
             if other is not None:
                 neutral, gap_allowed = True, other
         top, bg = self._gap_sides(q, dense, gap_allowed, neutral)
@@ -610,14 +611,16 @@ class Engine:
             bg_cos = self.neutral_cosines(bg_cos, q, self.background_coord)
         return float(cosines[allowed].max()), float(bg_cos.max())
 
-    def _named_only_elsewhere(self, folded: str, query: str, mask: np.ndarray) -> np.ndarray | None:
-        """The allowed passages of the other language family, when everything the question
-        names (a person, organisation or product) is mentioned by allowed passages of that
-        family only; else None."""
+    def _named_only_elsewhere(
+        self, folded: str, family: str, mask: np.ndarray
+    ) -> np.ndarray | None:
+        """The allowed passages of the other language family than the question's
+        (``family``), when everything the question names (a person, organisation or
+        product) is mentioned by allowed passages of that family only; else None."""
         asked = self._names_asked(folded)
         if not asked:
             return None
-        own = self.families == ("en" if detect_lang(query) == "en" else "zh")
+        own = self.families == family
         for name in asked:
             where = self._mentions(name) & mask
             if not where.any() or (where & own).any():
@@ -924,8 +927,9 @@ class Engine:
                 return canonical
         # someone the articles name in pinyin, by a Chinese name, or the reverse (周明远 and
         # "Zhou Mingyuan")
+        keys = pinyin_keys(want)
         for canonical in known:
-            if pinyin_keys(want) & pinyin_keys(canonical):
+            if keys & pinyin_keys(canonical):
                 return canonical
         # a family name alone, as articles write it after the first mention: last in
         # "Maria Delgado", first in a Chinese name (王小川, "Wang Xiaochuan"); "Han", Fang
