@@ -678,6 +678,8 @@ def people_named(folded_text: str, people: list[Person]) -> list[str]:
     return list(dict.fromkeys(name for name in found if name is not None))
 
 
+# disagreeing, in Chinese (with a person, or with a claim)
+_ZH_DISAGREE = "不同意|不认同|不认可|不赞同|反对|反驳|驳斥|质疑|否定"
 # a person named as the one disagreed with, answered or criticised ("Who disagrees with Robin
 # Li?", "谁不同意李彦宏的观点?"): the question asks for other people's words about theirs
 _OPPOSED_BEFORE = re.compile(
@@ -686,7 +688,7 @@ _OPPOSED_BEFORE = re.compile(
     r"|reject(?:s|ed|ing)?|dismiss(?:es|ed|ing)?"
     r"|push(?:es|ed|ing)? back (?:on|against)|respond(?:s|ed|ing)? to|repl(?:y|ies|ied) to"
     r"|critici[sz](?:e|es|ed|ing)|oppose[sd]?|opposing|challenge[sd]?|challenging)"
-    r"(?: with)?|不同意|反对|反驳|回应|批评|不认可|不认同|不赞同|质疑|驳斥|否定)\s*$"
+    rf"(?: with)?|回应|批评|{_ZH_DISAGREE})\s*$"
 )
 
 
@@ -723,7 +725,7 @@ _OTHER_ROLES_EN = (
 # a claim the sentence disputes is not the speaker's words: 王小川不认同“开源模型会越来越落后”的
 # 说法, 'rejected the claim that "…"' (whose it is, the sentence does not say)
 _DISPUTED_ZH = re.compile(
-    r"(?:不同意|不认同|不认可|不赞同|反对|反驳|驳斥|质疑|否定|否认)[^。！？!?，,；;]{0,6}$"
+    rf"(?:{_ZH_DISAGREE}|否认)[^。！？!?，,；;]{{0,6}}$"
 )
 _DISPUTED_CLAIM = re.compile(r"(?:这一|这种|这个|的)?(?:说法|观点|论断|论调|看法|判断|言论)")
 _DISPUTED_EN = re.compile(
