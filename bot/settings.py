@@ -60,8 +60,9 @@ class Settings:
     # "When did Robin Li's speech leak?" is answered by the report dating it, not by his words
     w_answer_kind: float = 0.02
     # a passage of at most question_max_chars that only asks a question, nobody's words
-    # (随后主持人反问,“百度算不算大公司?”), or that announces what follows (以下是…的原文摘要:),
-    # loses w_question: it matches the question best and answers nothing
+    # (随后主持人反问,“百度算不算大公司?”), announces what follows (以下是…的原文摘要:) or lists
+    # the topics a talk covers (内容涉及…等方面), loses w_question: it matches the question best
+    # and answers nothing
     w_question: float = 0.05
     question_max_chars: int = 80
     w_gloss: float = 0.5

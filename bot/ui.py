@@ -494,7 +494,7 @@ def _open_button(
 ) -> str:
     """A button that opens a passage in its article; ``of`` (its citation) completes the
     name a screen reader gives it."""
-    named = f' aria-label="{esc(label)}: {esc(of)}"' if of else ""
+    named = f' aria-label="{esc(label)}{esc(texts(lang)["colon"])}{esc(of)}"' if of else ""
     return (
         f'<button type="button" class="qb-open{cls}" data-turn="{turn}" data-card="{card}" '
         f'data-which="{esc(which)}" data-lang="{esc(lang)}"{named}>{icon}{esc(label)}</button>'
