@@ -347,6 +347,9 @@ class GlossaryEntry:
     #: the person without their name ("Kunlun's CEO", "百度创始人")
     org: str | None = None
     titles: tuple[str, ...] = ()
+    #: person entries: the family name their Latin aliases share ("Li"), which news text and
+    #: questions use alone ("What did Li say …?")
+    surname: str | None = None
 
 
 def load_glossary(data_dir: Path) -> list[GlossaryEntry]:
@@ -366,6 +369,7 @@ def load_glossary(data_dir: Path) -> list[GlossaryEntry]:
                 tuple(dict.fromkeys([str(e["canonical"]), *map(str, e.get("aliases", []))])),
                 str(e["org"]) if e.get("org") else None,
                 tuple(map(str, e.get("titles", []))),
+                str(e["surname"]) if e.get("surname") else None,
             )
             for e in raw["entries"]
         ]
@@ -712,6 +716,9 @@ class Expander:
         jb = _jieba()
         names = [fold(a) for e in entries if e.kind in _NAME_KINDS for a in e.aliases]
         self._names = re.compile(_alternation(names)) if names else None
+        # ... and the people's Latin family names alone ("What did Li say about drones?")
+        surnames = [fold(e.surname) for e in entries if e.kind == "person" and e.surname]
+        self._surnames = re.compile(_alternation(surnames)) if surnames else None
         #: the Latin words of the names of people and organisations ("robin", "kunlun"), which
         #: a question may misspell by a letter
         self.name_words = frozenset(
@@ -769,7 +776,10 @@ class Expander:
         about them ("李彦宏的太太是谁" -> "的太太是谁")."""
         if self._names is None:
             return folded_query
-        return re.sub(r"\s+", " ", self._names.sub(" ", folded_query)).strip()
+        rest = self._names.sub(" ", folded_query)
+        if self._surnames is not None:
+            rest = self._surnames.sub(" ", rest)
+        return re.sub(r"\s+", " ", rest).strip()
 
     def expand_entries(self, folded_query: str) -> list[list[str]]:
         """The aliases (folded) of each entry mentioned in the folded query, entry by entry."""

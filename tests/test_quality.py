@@ -1349,6 +1349,16 @@ def test_a_fact_the_best_passages_never_mention_gets_nothing(
     assert retrieve(question, min_score=0.0, data_dir=data_dir, index_dir=index_dir)
 
 
+def test_a_family_name_alone_is_cut_from_the_topic_question_as_a_full_name_is(engine):
+    """A tester's: "What did Li say about the metaverse?" was answered "strong" while "What did
+    Robin Li say about the metaverse?" was refused: "Li" alone stayed in the question whose
+    distance from the background tells what it asks about."""
+    assert engine.expander.strip_names("what did li say about the metaverse?") == (
+        "what did say about the metaverse?")
+    assert engine.search("What did Li say about the metaverse?", 5) == []
+    assert engine.search("What did Li say about open source?", 5)
+
+
 def test_a_person_on_a_topic_they_never_speak_of_gets_nothing(engine):
     """A tester's: "方汉对智能体怎么看?" drew a "strong" card of Fang Han on something else,
     as the person and the topic are each near the articles, never together."""
