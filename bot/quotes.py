@@ -33,7 +33,8 @@ _MIN_QUOTE_CHARS = 2
 # how far (in characters) a speech verb may sit after a name: "李彦宏在百度内部直言"
 _VERB_GAP = 24
 _ZH_VERBS = (
-    "表示|说|說|认为|認為|坦言|直言|指出|强调|強調|称|稱|透露|提到|提出|回应|回應|"
+    # (not 说法, "a claim": 李彦宏此前“…”的说法 is no saying of his)
+    "表示|说(?!法)|說(?!法)|认为|認為|坦言|直言|指出|强调|強調|称|稱|透露|提到|提出|回应|回應|"
     "解释|解釋|谈到|談到|谈及|談及|提及|告诉|告訴|补充|補充|判断|判斷|预测|預測|坚持认为|如是表示|"
     "看来|看來|觉得|覺得|痛斥|批评|批評|呼吁|呼籲|阐述|闡述|介绍|介紹|测算|測算|估算|估计|估計|"
     "续指|續指|又指|亦指|并指|並指|再指|不讳言|不諱言|建议|建議|提醒|分析|"
@@ -463,8 +464,10 @@ def _full_name(before: str, surname: str, taken: set[str]) -> str | None:
     from wordfreq import zipf_frequency
 
     word = re.escape(surname)
+    # (a hyphenated given name whole: Kai-Fu Lee, not "Fu Lee")
+    given = r"[A-Z][a-z]+(?:-[A-Za-z][a-z]+)?"
     pattern = re.compile(
-        rf"(?<![A-Za-z])(?:{word} ([A-Z][a-z]+)|([A-Z][a-z]+) {word})(?![A-Za-z])(?P<comma>,)?"
+        rf"(?<![A-Za-z-])(?:{word} ({given})|({given}) {word})(?![A-Za-z-])(?P<comma>,)?"
     )
     for m in pattern.finditer(before):
         other = next(g for g in m.groups() if g)
@@ -505,6 +508,10 @@ _DOTTED_REST = re.compile(
 )
 
 
+# jieba's tags for a character it knows only as a morpheme, as a name's rare last one is
+_RARE_NAME_CHAR_TAGS = frozenset({"zg", "ng", "tg", "vg", "ag", "dg", "rg", "yg", "mg"})
+
+
 def _zh_names(folded: str) -> Iterator[tuple[str, int, int]]:
     """(word, start, end) of each person's name in folded text: a word jieba tags as one
     (two characters or more, not a common word), or a family name jieba cut off from the
@@ -536,8 +543,14 @@ def _zh_names(folded: str) -> Iterator[tuple[str, int, int]]:
         whole = _with_given_name(word, flag, tagged[i + 1 : i + 2])
         shifted = _shifted_name(word, flag, tagged[i + 1 : i + 2], folded)
         if whole is not None:
-            yield whole, pos, pos + len(whole)
             skip = 1
+            # ... and a rare last character jieba leaves on its own (周 + 鸿 + 祎, tagged zg)
+            third = tagged[i + 2] if i + 2 < len(tagged) else None
+            if (len(whole) == 2 and third is not None and len(third[0]) == 1
+                    and CJK.fullmatch(third[0]) and third[1] in _RARE_NAME_CHAR_TAGS):
+                whole += third[0]
+                skip = 2
+            yield whole, pos, pos + len(whole)
         elif shifted is not None:
             yield shifted, pos + 1, pos + 1 + len(shifted)
             skip = 1
@@ -728,6 +741,11 @@ _DISPUTED_ZH = re.compile(
     rf"(?:{_ZH_DISAGREE}|否认)[^。！？!?，,；;]{{0,6}}$"
 )
 _DISPUTED_CLAIM = re.compile(r"(?:这一|这种|这个|的)?(?:说法|观点|论断|论调|看法|判断|言论)")
+# ... or disputed after it: 谈到李彦宏“…”的说法,张鹏并不完全认同
+_DISPUTED_AFTER = re.compile(
+    rf"{_DISPUTED_CLAIM.pattern}[,，]?[^。！？!?，,；;]{{0,8}}?"
+    rf"(?:{_ZH_DISAGREE}|不(?:完全|太|大)?(?:认同|同意|认可|赞同))"
+)
 _DISPUTED_EN = re.compile(
     r"(?<![a-z])(?:disagree[sd]? with|reject(?:s|ed|ing)?|dismiss(?:es|ed|ing)?|dispute[sd]?"
     r"|den(?:y|ies|ied)|refute[sd]?|rebut(?:s|ted)?)\s+(?:the\s+|a\s+)?(?:[a-z-]+\s+)?"
@@ -1000,7 +1018,7 @@ def quote_spans(
         if _DISPUTED_EN.search(folded, max(0, start - 60), before) or (
             _DISPUTED_ZH.search(folded, max(0, start - 12), before)
             and _DISPUTED_CLAIM.match(folded, end + 1)
-        ):
+        ) or _DISPUTED_AFTER.match(folded, end + 1):
             spans.append(QuoteSpan(start, end, None))
             continue
         prior = [who for pos, who in own if pos < start]

@@ -610,6 +610,26 @@ def test_he_said_after_a_disagreement_is_the_one_who_disagrees(data_dir: Path):
     assert [q.speaker for q in quotes] == ["Wang Xiaochuan"]
 
 
+def test_an_added_articles_names_are_whole_and_a_claim_is_no_saying(data_dir: Path):
+    """A tester's round: "Kai-Fu Lee" was found as "Fu Lee", 周鸿祎 as 周鸿 (jieba leaves 祎
+    on its own), and in 谈到李彦宏此前“…”的说法,张鹏并不完全认同。他表示,… the passage was
+    Robin Li's (说法, "a claim", read as 说, "said") and the claim his quotation."""
+    glossary = load_people(data_dir / "glossary.json")
+
+    def read(text: str) -> tuple[list[str], list[str | None], str | None]:
+        people = discover_people(text, glossary)
+        quotes, speaker = attribute(text, "", "", glossary + people)
+        return [p.canonical for p in people], [q.speaker for q in quotes], speaker
+
+    lee = 'Kai-Fu Lee, the founder of 01.AI, disagreed. "Open models will win," Lee said.'
+    assert read(lee) == (["Kai-Fu Lee"], ["Kai-Fu Lee"], "Kai-Fu Lee")
+    zhou = "“开源是趋势。”周鸿祎说。"
+    assert read(zhou) == (["周鸿祎"], ["周鸿祎"], "周鸿祎")
+    zhang = ("谈到李彦宏此前“开源模型会越来越落后”的说法,张鹏并不完全认同。他表示,开源社区的"
+             "迭代速度非常快。")
+    assert read(zhang) == (["张鹏"], [None], "张鹏")
+
+
 def test_people_outside_the_glossary_are_speakers_in_their_article(
     data_dir: Path, index_dir: Path
 ):
