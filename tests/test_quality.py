@@ -1359,7 +1359,9 @@ def test_attributes_asked_as_facts(question: str, asked: set[str]):
      # how much revenue: a passage on the "quality of revenue" (收入质量) gives no figure,
      # and its date (今年1月初) is none; nor does any passage speak of pay
      "百度去年收入多少?", "百度工程师年薪多少?",
-     "How much money does Robin Li have?", "how rich is robin li"],
+     "How much money does Robin Li have?", "how rich is robin li",
+     # where someone lives, what they like to eat (a tester's, answered "fair" in Chinese)
+     "李彥宏住在哪裡?", "李彦宏最喜欢吃什么?"],
 )
 def test_a_fact_the_best_passages_never_mention_gets_nothing(
     question: str, data_dir: Path, index_dir: Path
