@@ -255,28 +255,47 @@ def _byline_names(author: object) -> str | None:
     return _opt("; ".join(names))
 
 
-# a Chinese page's byline, which trafilatura leaves to the markup (2024年05月10日 09:12 新浪科技
-# 作者:陈明): its date, and the outlet before the author's label; only a line with that label
-# counts, as the article's text has dates of its own
+# a page's byline, which trafilatura may leave to the markup: a Chinese one (2024年05月10日
+# 09:12 新浪科技 作者:陈明) gives the date, the outlet before the author's label and the author;
+# only a line with that label counts, as the article's text has dates of its own. An English
+# one ("By Jane Doe, Tech Correspondent · May 12, 2024") gives the author and the date.
 _ZH_BYLINE = re.compile(
-    r"(?P<y>(?:19|20)\d\d)\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
+    r"(?P<y>(?:19|20)\d\d)\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
+    r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
     r"\s*(?:来源[:：]\s*)?(?P<outlet>[\u4e00-\u9fffA-Za-z]{2,12})?\s*(?:作者|记者|文)\s*[:：/|]"
+    r"\s*(?P<author>[\u4e00-\u9fff·]{2,6}(?![\u4e00-\u9fff]))?"
+)
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")
+_EN_BYLINE = re.compile(
+    r"^\s*By\s+(?P<author>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){1,3})(?=\s*(?:[,·|–—-]|$))"
+    r"(?:.*?\b(?P<month>[A-Z][a-z]{2,8})\.?\s+(?P<d>\d{1,2}),?\s+(?P<y>(?:19|20)\d\d)\b)?"
 )
 _TAG = re.compile(r"<[^>]+>")
 
 
-def _zh_byline(html: str) -> tuple[str | None, str | None]:
-    """(date, outlet) of a Chinese byline in the page, or Nones."""
+def _byline(html: str) -> dict[str, str | None]:
+    """date, outlet and author from a byline of the page (Nones for what it does not give)."""
     for line in _TAG.sub("\n", html).splitlines():
-        m = _ZH_BYLINE.search(line)
-        if m is None:
-            continue
-        try:
-            date = check_date(f"{m['y']}-{int(m['m']):02d}-{int(m['d']):02d}")
-        except DocumentError:
-            continue
-        return date, m["outlet"]
-    return None, None
+        zh = _ZH_BYLINE.search(line)
+        if zh is not None:
+            try:
+                date = check_date(f"{zh['y']}-{int(zh['m']):02d}-{int(zh['d']):02d}")
+            except DocumentError:
+                continue
+            return {"date": date, "outlet": zh["outlet"], "author": zh["author"]}
+        en = _EN_BYLINE.match(line)
+        if en is not None:
+            date = None
+            month = (en["month"] or "").lower()
+            if en["y"] and month[:3] in {m[:3] for m in _MONTHS}:
+                number = next(i for i, m in enumerate(_MONTHS, 1) if m[:3] == month[:3])
+                try:
+                    date = check_date(f"{en['y']}-{number:02d}-{int(en['d']):02d}")
+                except DocumentError:
+                    date = None
+            return {"date": date, "outlet": None, "author": en["author"]}
+    return {"date": None, "outlet": None, "author": None}
 
 
 def check_url(value: str | None) -> str | None:
@@ -466,10 +485,10 @@ def _read_html(raw: bytes, name: str) -> tuple[str, str, dict[str, str | None]]:
         # a page's own address when it states a web one (not javascript:, file: ...)
         "url": _opt(got.get("url")) if _WEB_ADDRESS.fullmatch(str(got.get("url") or "")) else None,
     }
-    if meta["date"] is None or meta["outlet"] is None:
-        date, outlet = _zh_byline(html)
-        meta["date"] = meta["date"] or date
-        meta["outlet"] = meta["outlet"] or outlet
+    if None in (meta["date"], meta["outlet"], meta["author"]):
+        byline = _byline(html)
+        for key in ("date", "outlet", "author"):
+            meta[key] = meta[key] or byline[key]
     return text, encoding, meta
 
 

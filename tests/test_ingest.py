@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import re
 import shutil
 import sys
 import threading
@@ -841,6 +842,22 @@ def test_a_chinese_byline_gives_date_and_outlet_and_a_bio_is_no_author(tmp_path:
     assert meta["author"] == "刘芳"
     # the byline's date, not the first date of the text (6月2日)
     assert meta["date"] == "2024-06-03" and meta["outlet"] == "云岭科技"
+    # ... the author from the byline when trafilatura finds none (the bio without its label)
+    src.write_bytes(page.replace("作者简介:", "").encode("gbk"))
+    assert prepare(src).meta["author"] == "刘芳"
+
+
+def test_an_english_byline_gives_author_and_date(tmp_path: Path):
+    """A tester's page: "By Jane Doe, Tech Correspondent · May 12, 2024" left both unknown."""
+    page = ARTICLE_HTML.replace('<meta name="author" content="Jane Doe">', "").replace(
+        "<h1>Robin Li on the Lumenwing assistant</h1>",
+        "<h1>Robin Li on the Lumenwing assistant</h1>\n"
+        "<p>By Ada Nwosu, Tech Correspondent · May 12, 2024</p>")
+    page = re.sub(r'<meta property="article:published_time"[^>]*>', "", page)
+    src = tmp_path / "page.html"
+    src.write_text(page, encoding="utf-8")
+    meta = prepare(src).meta
+    assert meta["author"] == "Ada Nwosu" and meta["date"] == "2024-05-12"
 
 
 def test_reflow_keeps_chinese_lines_together():
