@@ -1072,6 +1072,9 @@ HEAD = """<style>
 @media (max-width: 640px) {
   .gradio-container .main { padding-left: 0.5rem !important; padding-right: 0.5rem !important; }
 }
+/* Gradio's own announcer says "Loading" and then "common.complete" (an untranslated key)
+   after every answer; the page's live region (.qb-sr) reads the answer's lead instead */
+div.sr-only[role="status"][aria-atomic="true"] { display: none !important; }
 </style>"""
 
 SOURCE_JS = """

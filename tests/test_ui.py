@@ -963,6 +963,11 @@ def test_chat_in_a_browser(
             # citation, not "Copy" five times
             status = page.locator("p.qb-sr[role=status]")
             assert status.count() == 1 and status.text_content() == ui.lead(en_hits, "en")
+            # ... and only there: Gradio's announcer ("Loading", "common.complete") is silenced
+            assert page.evaluate(
+                "(() => { const a = [...document.querySelectorAll('div.sr-only[role=status]')];"
+                " return a.length > 0"
+                " && a.every(e => getComputedStyle(e).display === 'none'); })()")
             assert page.get_by_role("button", name=f"Copy citation: {ernie.citation}").count() == 1
             cards = turn.locator(".qb-card")
             assert cards.count() == len(en_hits)
