@@ -55,6 +55,7 @@ def load_questions(path: str | Path) -> list[Question]:
     except OSError as exc:
         raise QuoteBotError(f"cannot read {path}: {exc}") from exc
     out: list[Question] = []
+    seen: dict[str, int] = {}
     for n, raw_line in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), 1):
         where = f"{path}:{n}"
         try:
@@ -82,7 +83,13 @@ def load_questions(path: str | Path) -> list[Question]:
             log.warning("%s: no 'expect' snippets; scored as off-topic (abstain)", where)
             abstain = True
         lang = raw.get("lang") or detect_lang(query)
-        out.append(Question(id=str(raw.get("id", n)), lang=str(lang), query=query,
+        qid = str(raw.get("id", n))
+        if qid in seen:
+            # (the misses list and a per-question comparison would mix the two up)
+            raise QuoteBotError(f"{where}: id {qid!r} was already used on line {seen[qid]}; "
+                                "give each question its own id")
+        seen[qid] = n
+        out.append(Question(id=qid, lang=str(lang), query=query,
                             expect=tuple(expect), abstain=abstain))
     if not out:
         raise QuoteBotError(f"no questions in {path}: one JSON object per line, e.g. "
@@ -186,7 +193,7 @@ def report(outcomes: list[Outcome], summary: dict[str, Any], seconds: float) -> 
         f"recall@1 {s['recall@1']:.3f}  recall@3 {s['recall@3']:.3f}  recall@5 {s['recall@5']:.3f}"
         f"  MRR {s['mrr']:.3f}",
         f"off-topic unanswered {s['abstained_offtopic']:.0%}  answerable left unanswered "
-        f"{s['wrongly_unanswered']:.1%}  median passage {s['median_passage_chars']} chars",
+        f"{s['wrongly_unanswered']:.1%}  median passage {s['median_passage_chars']:g} chars",
         "by language pair (question -> answer snippet):",
         "  (a question counts once in each pair its snippets fall in, so the n can add up to more"
         " than the questions;",

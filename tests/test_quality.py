@@ -1462,6 +1462,10 @@ def test_the_attribute_check_refuses_off_topic_questions_only(engine):
         (b'{"query": "why?", "expect": []}\n{"query": ""}\n', ":2: 'query' must be"),
         (b'{"query": "why?", "expect": "snippet"}\n', "'expect' must be a list"),
         (b'{"query": "why?", "abstain": "yes"}\n', "'abstain' must be"),
+        # (a tester's: two questions with one id were both scored, under one name)
+        (b'{"id": "a", "query": "why?", "abstain": true}\n'
+         b'{"id": "a", "query": "how?", "abstain": true}\n',
+         ":2: id 'a' was already used on line 1"),
     ],
 )
 def test_a_bad_question_file_names_its_line(tmp_path: Path, content: bytes, needle: str):
