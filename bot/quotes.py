@@ -509,7 +509,7 @@ _DOTTED_REST = re.compile(
 
 
 # jieba's tags for a character it knows only as a morpheme, as a name's rare last one is
-_RARE_NAME_CHAR_TAGS = frozenset({"zg", "ng", "tg", "vg", "ag", "dg", "rg", "yg", "mg"})
+_RARE_NAME_CHAR_TAGS = frozenset({"zg", "ng", "tg", "ag", "dg", "rg", "yg", "mg"})  # (not vg: 曰)
 
 
 def _zh_names(folded: str) -> Iterator[tuple[str, int, int]]:
