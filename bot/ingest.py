@@ -504,12 +504,15 @@ def _join(left: str, right: str) -> str:
     return f"{left} {right}"
 
 
-def reflow(pages: Sequence[str]) -> str:
+def reflow(pages: Sequence[str], title: str | None = None) -> str:
     """Rejoin a PDF's text lines into paragraphs (one per line, blank lines between).
 
     A paragraph ends at a blank line, at a line clearly shorter than the page's text width,
     or at a sentence end on a line short of the width; number-only lines (page
-    numbers) are dropped. Nothing inside a line is changed.
+    numbers) are dropped. A short line without a sentence end goes on when the next one
+    starts in lower case (a headline set large wraps into short lines), and the first lines
+    are one paragraph when together they are the document's ``title``. Nothing inside a line
+    is changed.
     """
     lines_by_page = [[ln.strip() for ln in page.splitlines()] for page in pages]
     widths = sorted(_width(ln) for page in lines_by_page for ln in page if ln)
@@ -517,25 +520,42 @@ def reflow(pages: Sequence[str]) -> str:
         return ""
     # the text width: the longest line, or near it when there are enough lines for outliers
     full = widths[int(0.9 * (len(widths) - 1))] if len(widths) >= 10 else widths[-1]
+    lines = [ln for page in lines_by_page for ln in page if not (ln and NUMERIC.match(ln))]
+    head = _title_lines(lines, title) if title else 0
     paras: list[str] = []
     cur = ""
-    for page in lines_by_page:
-        for ln in page:
-            if not ln:
-                if cur:
-                    paras.append(cur)
-                cur = ""
-                continue
-            if NUMERIC.match(ln):
-                continue
-            cur = _join(cur, ln)
-            w = _width(ln)
-            if w < 0.7 * full or (SENTENCE_END.search(ln) and w < 0.9 * full):
+    for i, ln in enumerate(lines):
+        if not ln:
+            if cur:
                 paras.append(cur)
-                cur = ""
+            cur = ""
+            continue
+        cur = _join(cur, ln)
+        if i < head - 1:
+            continue
+        w = _width(ln)
+        ends = bool(SENTENCE_END.search(ln))
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if (w < 0.7 * full and not (not ends and nxt[:1].isascii() and nxt[:1].islower())
+                or (ends and w < 0.9 * full) or i == head - 1):
+            paras.append(cur)
+            cur = ""
     if cur:
         paras.append(cur)
     return "\n\n".join(paras)
+
+
+def _title_lines(lines: Sequence[str], title: str) -> int:
+    """How many of the first ``lines`` (two or more) together spell ``title`` (0 if none)."""
+    want = "".join(title.split()).casefold()
+    got = ""
+    for n, ln in enumerate(lines[:6], 1):
+        got += "".join(ln.split()).casefold()
+        if not want.startswith(got):
+            return 0
+        if got == want:
+            return n if n > 1 else 0
+    return 0
 
 
 _LIGATURES = str.maketrans({
@@ -577,7 +597,7 @@ def _read_pdf(raw: bytes, name: str) -> tuple[str, dict[str, str | None], list[s
     if meta["title"] and _JUNK_TITLE.match(meta["title"]):
         meta["title"] = None
     # the PDF's CreationDate is when the file was made, not when the article was published
-    return reflow(pages), meta, warnings
+    return reflow(pages, meta["title"]), meta, warnings
 
 
 # -- preparing a file ------------------------------------------------------------------------

@@ -405,9 +405,12 @@ def speaker_names(engine: Any, lang: str) -> tuple[tuple[str, str], ...]:
         chinese = next((a for a in person.aliases if CJK.search(a)), None)
         if chinese:  # aliases are folded (simplified); a traditional page gets them back
             out.append((person.canonical, traditional(chinese) if lang == "zh-Hant" else chinese))
+    # ... and so is one named in pinyin whose Chinese name a Chinese report gives
+    in_chinese = getattr(engine, "chinese_names", {})
     for name in getattr(engine, "other_speakers", ()):
-        if CJK.search(name):
-            simple = fold(name)  # a name of CJK characters only: folding is the script
+        written = name if CJK.search(name) else in_chinese.get(name)
+        if written:
+            simple = fold(written)  # a name of CJK characters only: folding is the script
             out.append((name, traditional(simple) if lang == "zh-Hant" else simple))
     return tuple(out)
 
@@ -1040,6 +1043,20 @@ const live = document.createElement('p');
 live.className = 'qb-sr';
 live.setAttribute('role', 'status');
 (element.closest('#qb-chat') || element).insertAdjacentElement('afterend', live);
+// Gradio's accordion toggles (Filters, Add an article) are buttons that only change a class
+// when opened: a screen reader hears "Filters, button" either way, and its ▼ as a "triangle"
+const syncToggles = () => {
+  for (const t of document.querySelectorAll('.gr-accordion > button.label-wrap')) {
+    const open = String(t.classList.contains('open'));
+    if (t.getAttribute('aria-expanded') !== open) t.setAttribute('aria-expanded', open);
+    const icon = t.querySelector('.icon');
+    if (icon && !icon.hasAttribute('aria-hidden')) icon.setAttribute('aria-hidden', 'true');
+  }
+};
+syncToggles();
+new MutationObserver(syncToggles).observe(document.body, {
+  subtree: true, childList: true, attributes: true, attributeFilter: ['class'],
+});
 // a new answer: scroll the conversation (not the page) to the start of the last turn
 watch('value', () => {
   const box = element.closest('#qb-chat') || element;

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot import retrieve
+from bot import retrieve, ui
 from bot.cli import main as cli_main
 from bot.corpus import CATALOG_NAME, corpus_hash, load_catalog
 from bot.errors import DocumentError, MissingExtraError, QuoteBotError
@@ -398,6 +398,9 @@ def test_a_person_named_in_pinyin_and_in_chinese_is_one(data: Path, index_dir: P
     assert "Zhou Mingyuan" in engine.speaker_list() and "周明远" not in engine.speaker_list()
     mine = {r["doc_id"] for r in engine.rows if r.get("speaker") == "Zhou Mingyuan"}
     assert mine == {en.doc_id, cn.doc_id}
+    # ... listed under both names, as glossary people are (it was "Zhou Mingyuan" alone)
+    assert ("Zhou Mingyuan · 周明远", "Zhou Mingyuan") in ui.speaker_choices(engine)
+    assert ("Zhou Mingyuan", "周明遠") in ui.speaker_names(engine, "zh-Hant")
     # ... and the speaker filter, by either name, finds his words in both reports
     for name in ("周明远", "Zhou Mingyuan"):
         hits = retrieve("greenhouse agents", data_dir=data, index_dir=index, speaker=name, k=10)
@@ -865,6 +868,25 @@ def test_reflow_keeps_chinese_lines_together():
     pages = [f"{first}\n时候应该放水灌溉。\n3\n", "他表示，模型暂时不会开源。"]
     # wrapped Chinese lines join without a space; the page number goes
     assert reflow(pages) == f"{first}时候应该放水灌溉。\n\n他表示，模型暂时不会开源。"
+
+
+def test_reflow_keeps_a_wrapped_headline_whole():
+    """A tester's: a headline set large wraps into short lines, and each became a paragraph
+    of its own (a passage "open-source models", another "Baidu's Robin Li on the future of")."""
+    body = ("Robin Li told the staff meeting that the Moonferry courier robot had carried "
+            "twelve thousand parcels.")
+    wrapped = "Baidu's Robin Li on the future of\nopen-source models\n" + body
+    headline = reflow([wrapped]).split("\n\n")[0]
+    assert headline == "Baidu's Robin Li on the future of open-source models"
+    # ... a headline whose second line starts in upper case is kept whole by the title the
+    # PDF states; without it the lines stay apart
+    chinese = "李彦宏谈开源与闭源\n大模型之争\n" + "他表示，模型暂时不会开源。"
+    assert reflow([chinese], title="李彦宏谈开源与闭源 大模型之争").split("\n\n") == [
+        "李彦宏谈开源与闭源大模型之争", "他表示，模型暂时不会开源。"]
+    assert reflow([chinese]).split("\n\n")[:2] == ["李彦宏谈开源与闭源", "大模型之争"]
+    # a short line that ends a sentence still ends its paragraph
+    assert reflow(["It rained.\nthen it stopped, and the robots went back out to the fields."
+                   ]).split("\n\n")[0] == "It rained."
 
 
 def test_cli_add_duplicate_list_and_errors(

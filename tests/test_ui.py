@@ -1095,8 +1095,14 @@ def test_chat_in_a_browser(
             assert page.locator("#qb-chat .qb-turn").count() == 11
             box.fill("")
 
-            # the speaker filter: only Fang Han's words and the passages quoting him
-            page.get_by_text("Filters / 筛选").click()
+            # the speaker filter: only Fang Han's words and the passages quoting him; the
+            # toggle tells a screen reader whether it is open (a tester's: it did not)
+            toggle = page.get_by_role("button", name="Filters / 筛选")
+            assert toggle.get_attribute("aria-expanded") == "false"
+            toggle.click()
+            page.wait_for_function(
+                "document.querySelector('.gr-accordion > button.label-wrap.open')"
+                "?.getAttribute('aria-expanded') === 'true'", timeout=WAIT_MS)
             page.locator("#qb-speaker input").click()
             page.get_by_role("option", name="Fang Han · 方汉").click()
             page.keyboard.press("Escape")
