@@ -708,12 +708,31 @@ _OPPOSED_BEFORE = re.compile(
 def people_opposed(folded_text: str, people: list[Person]) -> list[str]:
     """Canonical names of the people a (folded) question names as the one others disagree
     with, answer or criticise (see _OPPOSED_BEFORE)."""
+    return _people_after(folded_text, people, _OPPOSED_BEFORE)
+
+
+# a person the question sets aside ("除了李彦宏,业内人士怎么看?", "Besides Robin Li, who …"):
+# it asks about the others
+_ASIDE_BEFORE = re.compile(
+    r"(?:(?<![a-z])(?:besides|apart from|aside from|other than|except(?: for)?)"
+    r"|除了|除开|除去)\s*$"
+)
+
+
+def people_set_aside(folded_text: str, people: list[Person]) -> list[str]:
+    """Canonical names of the people a (folded) question sets aside to ask about the others
+    (see _ASIDE_BEFORE)."""
+    return _people_after(folded_text, people, _ASIDE_BEFORE)
+
+
+def _people_after(folded_text: str, people: list[Person], before: re.Pattern[str]) -> list[str]:
+    """Canonical names of the people named right after what ``before`` matches."""
     pattern = _attributor(people)._names
     if pattern is None:
         return []
     found = (
         _canonical(people, m.group("name")) for m in pattern.finditer(folded_text)
-        if _OPPOSED_BEFORE.search(folded_text, max(0, m.start() - 40), m.start())
+        if before.search(folded_text, max(0, m.start() - 40), m.start())
     )
     return list(dict.fromkeys(name for name in found if name is not None))
 

@@ -49,7 +49,7 @@ from .lexical import (
     subject_tokens,
 )
 from .passages import detect_lang
-from .quotes import family_names, load_people, people_named, people_opposed
+from .quotes import family_names, load_people, people_named, people_opposed, people_set_aside
 from .settings import DEFAULT_MODEL, SETTINGS, Settings
 from .types import Hit, Quote, Report
 
@@ -463,8 +463,10 @@ class Engine:
             # ... but not the one others are asked to disagree with: "Who disagrees with
             # Robin Li?" asks for the others' words, which come before his
             opposed = people_opposed(folded, self.people)
+            # ... nor one it sets aside: "除了李彦宏,业内人士怎么看?" asks for the others
+            aside = opposed + people_set_aside(folded, self.people)
             for person in dict.fromkeys(named):
-                sign = -1.0 if person in opposed else 1.0
+                sign = -1.0 if person in aside else 1.0
                 fused += sign * s.w_speaker * (self.speakers == person)
             if opposed:
                 # ... and the passages where someone disagrees come first among those
@@ -559,8 +561,8 @@ class Engine:
         s = self.settings
         if s.topic_term_max_share is None or not s.attribute_depth or not named:
             return False
-        opposed = people_opposed(folded, self.people)
-        people = [p for p in dict.fromkeys(named) if p not in opposed]
+        aside = people_opposed(folded, self.people) + people_set_aside(folded, self.people)
+        people = [p for p in dict.fromkeys(named) if p not in aside]
         terms = [pattern for pattern, _ in self.expander.term_rules
                  if pattern.search(folded) and self._share(pattern) <= s.topic_term_max_share]
         if not people or not terms:
@@ -664,6 +666,26 @@ class Engine:
         """Pinyin run together -> the speaker outside the glossary whom the articles name in
         Chinese only (周明远: zhoumingyuan)."""
         return {k: n for n in self.other_speakers if not n.isascii() for k in pinyin_keys(n)}
+
+    @cached_property
+    def chinese_names(self) -> dict[str, str]:
+        """Speaker outside the glossary named in pinyin -> the Chinese name a Chinese passage
+        of theirs writes (Zhou Mingyuan: 周明远; the indexer made the two one person)."""
+        out: dict[str, str] = {}
+        for name in self.other_speakers:
+            keys = pinyin_keys(name) if name.isascii() else frozenset()
+            if not keys:
+                continue
+            theirs = (i for i, r in enumerate(self.rows)
+                      if self.families[i] == "zh" and (r.get("speaker") == name
+                                                       or name in self.quoted[i]))
+            found = next((run[j : j + n] for i in theirs
+                          for run in re.findall(r"[\u4e00-\u9fff]{2,}", self.rows[i]["text"])
+                          for n in (3, 2) for j in range(len(run) - n + 1)
+                          if pinyin_keys(run[j : j + n]) & keys), None)
+            if found:
+                out[name] = found
+        return out
 
     @cached_property
     def _other_families(self) -> dict[str, str]:
