@@ -25,7 +25,7 @@ _PROGRESS_STEP = 64
 
 # Bump when cleaning, splitting, speaker, linking or embedding rules change: old indexes are
 # then rebuilt.
-PIPELINE_VERSION = "11"
+PIPELINE_VERSION = "12"
 
 
 def pipeline_version(settings: Settings = SETTINGS) -> str:

@@ -1322,6 +1322,10 @@ def test_late_interaction_on_the_names_stripped_question_earns_its_place(engine)
         "Why did Meituan's share price fall?",
         "How do I fix a flat bicycle tyre?",
         "特斯拉股价为什么下跌?",
+        # a tester's, answered "strong": what he said about a subject of the background is
+        # near the articles' reported speech until the background has some of that too
+        "What did Robin Li say about drones?",
+        "What did Robin Li say about crypto?",
     ],
 )
 def test_more_off_topic_questions_get_nothing(question: str, data_dir: Path, index_dir: Path):
