@@ -745,6 +745,8 @@ class Expander:
             fold(a)[0] for e in entries if e.kind == "person" for a in e.aliases
             if _CJK_RUN.match(a)
         )
+        #: each person's organisation (Robin Li: Baidu), by canonical name
+        self.org_of = {e.canonical: e.org for e in entries if e.kind == "person" and e.org}
         #: the terms' alias patterns (open source, agent ...): what a question asks about
         self.term_rules: list[tuple[re.Pattern[str], list[str]]] = []
         for entry in entries:

@@ -565,6 +565,12 @@ class Engine:
         people = [p for p in dict.fromkeys(named) if p not in aside]
         terms = [pattern for pattern, _ in self.expander.term_rules
                  if pattern.search(folded) and self._share(pattern) <= s.topic_term_max_share]
+        # ... or another organisation or product, not theirs ("What did Robin Li say about
+        # Apple?": Apple is named once, by someone else)
+        own = set(people) | {self.expander.org_of.get(p) for p in people}
+        terms += [pattern for name, pattern in self.expander.subjects_in(folded)
+                  if name not in own and name not in named
+                  and self._share(pattern) <= s.topic_term_max_share]
         if not people or not terms:
             return False
         names = {name: pattern for name, pattern in self.expander.subjects if name in people}

@@ -1426,8 +1426,22 @@ def test_a_person_on_a_topic_they_never_speak_of_gets_nothing(engine):
     try:
         engine.settings = replace(settings, topic_term_max_share=None)
         assert engine.search("方汉对智能体怎么看?", 5)
+        assert engine.search("What did Robin Li say about Apple?", 5)
     finally:
         engine.settings = settings
+
+
+def test_a_person_on_a_company_they_never_speak_of_gets_nothing(engine):
+    """A tester's: "What did Robin Li say about Apple?" was answered "strong" (Apple is named
+    once, by someone else's words): another company or product named with a person counts as
+    a topic of the check above, unless it is the person's own."""
+    for question in ("What did Robin Li say about Apple?", "李彦宏对谷歌有什么评价?"):
+        assert engine.search(question, 5) == [], question
+    for question, needle in (("What did Robin Li say about Llama?", "Llama"),
+                             ("李彦宏怎么评价OpenAI?", "OpenA"),
+                             ("What does Robin Li say about Baidu?", "百度")):
+        hits = engine.search(question, 5)
+        assert any(needle in h.text for h in hits), question
 
 
 @pytest.mark.parametrize(
