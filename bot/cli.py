@@ -211,11 +211,14 @@ def _ask(args: argparse.Namespace, question: str, piped: bool = False) -> int:
 def _interactive(args: argparse.Namespace) -> int:
     from .errors import QuoteBotError
 
-    # with --json, stdout carries only the answers (a reader parses it): the talk goes to stderr
-    talk = sys.stderr if args.json else sys.stdout
     # typed at a terminal, an empty line quits; a file of questions piped in is read to its
     # end, its blank lines skipped (one between two questions must not drop the rest)
     typed = sys.stdin.isatty()
+    # stdout carries only the answers when a reader parses them (--json) or they go to a file
+    # (piped in): the talk goes to stderr
+    talk = sys.stderr if args.json or not typed else sys.stdout
+    # questions of a file that could not be asked: the exit status says so (1)
+    failed = 0
     print("Ask a question (English, 简体, 繁體); an empty line or Ctrl-D quits."
           if typed else "Reading questions from standard input, one per line.", file=talk)
     if isinstance(sys.stdin, io.TextIOWrapper):
@@ -228,7 +231,7 @@ def _interactive(args: argparse.Namespace) -> int:
                 print("? ", end="", file=talk, flush=True)
             line = input("? " if typed and not args.json else "")
         except EOFError:
-            return 0
+            return _piped_status(failed)
         if not line.strip():
             if typed:
                 return 0
@@ -237,6 +240,7 @@ def _interactive(args: argparse.Namespace) -> int:
             _ask(args, line, piped=not typed)
         except (QuoteBotError, TypeError) as exc:
             print(f"error: {exc}", file=sys.stderr)
+            failed += not typed
             # the answers stay in step with the questions: a refused one is headed by its
             # question too (with --json, one line per question)
             if not typed and args.json:
@@ -244,6 +248,15 @@ def _interactive(args: argparse.Namespace) -> int:
                                  ensure_ascii=False))
             elif not typed:
                 print(f"? {_echo(line)}\nerror: {_printable(str(exc))}\n")
+
+
+def _piped_status(failed: int) -> int:
+    """The exit status of a file of questions read to its end: 1 when some could not be
+    asked (each is in the answers, in step, and its error on stderr), else 0."""
+    if failed:
+        print(f"error: {failed} question{'s' if failed > 1 else ''} could not be asked",
+              file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _check_index_for_data(args: argparse.Namespace) -> None:

@@ -244,13 +244,21 @@ def is_blank(question: object) -> bool:
     return not isinstance(question, str) or all(is_invisible(c) for c in question)
 
 
+# punctuation of Chinese text only (。、「」 and the full-width ，；：？！), not “…” English shares
+_ZH_PUNCT = re.compile(r"[\u3000-\u303f\uff01\uff0c\uff1a\uff1b\uff1f]")
+
+
 def question_lang(question: object) -> str:
     """The language of a question (``en`` when it has no letters to tell)."""
     if not isinstance(question, str):
         return "en"
     if _KANA.search(question):
         return "en"  # Japanese: its kanji are not Chinese to answer in; English is the fallback
-    return detect_lang(question[: SETTINGS.max_query_chars])
+    text = question[: SETTINGS.max_query_chars]
+    # no letters but Chinese punctuation ("？！。，……", a tester's): typed on a Chinese keyboard
+    if not CJK.search(text) and not re.search(r"[^\W\d_]", text) and _ZH_PUNCT.search(text):
+        return "zh-Hans"
+    return detect_lang(text)
 
 
 def lead(hits: Sequence[Hit], lang: str) -> str:
@@ -602,6 +610,7 @@ LABELS = {
     "date": "Date (optional) / 日期（选填）",
     "title": "Title (optional) / 标题（选填）",
     "url": "URL (optional) / 网址（选填）",
+    "author": "Author (optional) / 作者（选填）",
     "lang": "Language / 语言",
     "detect": "Detect / 自动识别",
     "add": "Add to the articles / 添加",
@@ -675,9 +684,7 @@ def source_html(
     meta = ", ".join(x for x in (art.outlet if art.title else None, art.date) if x)
     parts = [
         f'<article class="qb-source" lang="{esc(art.lang)}" data-doc="{esc(art.doc_id)}">',
-        f'<header><button type="button" class="qb-src-close" lang="{esc(lang)}" '
-        f'aria-label="{esc(t["close"])}" title="{esc(t["close"])}">×</button>'
-        f'<h3 class="qb-src-title">{esc(heading)}</h3>',
+        f'<header><h3 class="qb-src-title">{esc(heading)}</h3>',
     ]
     if meta:
         parts.append(f'<p class="qb-src-meta">{esc(meta)}</p>')
@@ -710,7 +717,12 @@ def source_html(
                 f'<p class="qb-para" data-para="{block.paragraph}">'
                 f'<span class="qb-pn">¶{block.paragraph}</span>{body}</p>'
             )
-    parts.append("</div></article>")
+    # the × comes after the text (shown at the top): the reader lands in the text, and Tab
+    # goes on to it (a tester's: it was before the text, reached only with Shift+Tab)
+    parts.append(
+        f'</div><button type="button" class="qb-src-close" lang="{esc(lang)}" '
+        f'aria-label="{esc(t["close"])}" title="{esc(t["close"])}">×</button></article>'
+    )
     return "".join(parts)
 
 
@@ -802,6 +814,7 @@ def add_upload(
     date: object = None,
     url: object = None,
     lang: object = None,
+    author: object = None,
     data_dir: str | Path | None = None,
     index_dir: str | Path | None = None,
     model: str | None = None,
@@ -832,6 +845,7 @@ def add_upload(
             outlet=_field("outlet", outlet),
             date=_field("date", date),
             url=_field("url", url),
+            author=_field("author", author),
             lang=None if language in (None, DETECT_LANG) else language,
             progress=lambda f, m: step(0.9 * f, m),
         )
@@ -966,8 +980,10 @@ details.qb-parallel summary { cursor: pointer; font-size: 0.85rem; font-weight: 
 .qb-source-empty { color: var(--body-text-color-subdued); line-height: 1.6; }
 .qb-source-error { padding: 0.5rem 0.75rem; border-left: 3px solid #e5484d;
   background: var(--background-fill-secondary); overflow-wrap: anywhere; }
+.qb-source { position: relative; }
 .qb-src-title { margin: 0 0 0.25rem !important; font-size: 1.05rem;
-  overflow-wrap: anywhere; }
+  overflow-wrap: anywhere; padding-right: 2.5rem; }
+.qb-source > .qb-src-close { position: absolute; top: 0; right: 0; margin: -0.2rem -0.2rem 0 0; }
 .qb-src-close { float: right; margin: -0.2rem -0.2rem 0 0.5rem; width: 2rem; height: 2rem;
   padding: 0 !important; display: flex; align-items: center; justify-content: center;
   border-radius: 8px; font-size: 1.25rem; line-height: 1; color: var(--body-text-color-subdued);
@@ -1371,19 +1387,21 @@ def build_demo(
         date: str | None,
         url: str | None,
         lang: str | None,
+        author: str | None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for progress
     ) -> tuple[Any, ...]:
         progress(0.0, desc="reading the file")
         outcome = add_upload(
-            file, title=title, outlet=outlet, date=date, url=url, lang=lang,
+            file, title=title, outlet=outlet, date=date, url=url, lang=lang, author=author,
             progress=lambda f, m: progress(f, desc=m), **where,
         )
         choices = _article_update(where["data_dir"])
         people = gr.Dropdown(choices=_speaker_choices(where))  # the new article's speakers too
         if outcome.ok:  # a clean form for the next file
-            return upload_html(outcome), choices, people, None, "", "", "", "", DETECT_LANG
+            return (upload_html(outcome), choices, people, None, "", "", "", "", DETECT_LANG,
+                    "")
         keep = gr.update()
-        return upload_html(outcome), choices, people, keep, keep, keep, keep, keep, keep
+        return upload_html(outcome), choices, people, keep, keep, keep, keep, keep, keep, keep
 
     def ask(question: str, k: int = SETTINGS.k) -> list[dict[str, Any]]:
         """The passages that answer ``question`` (best first; [] when none does), each a dict
@@ -1483,8 +1501,11 @@ def build_demo(
                             up_date = gr.Textbox(label=LABELS["date"], max_lines=1,
                                                  placeholder="YYYY-MM-DD",
                                                  elem_id="qb-up-date", min_width=160)
-                        up_title = gr.Textbox(label=LABELS["title"], max_lines=1,
-                                              elem_id="qb-up-title")
+                        with gr.Row():
+                            up_title = gr.Textbox(label=LABELS["title"], max_lines=1,
+                                                  elem_id="qb-up-title", min_width=160)
+                            up_author = gr.Textbox(label=LABELS["author"], max_lines=1,
+                                                   elem_id="qb-up-author", min_width=160)
                         with gr.Row():
                             up_url = gr.Textbox(label=LABELS["url"], max_lines=1,
                                                 elem_id="qb-up-url", min_width=160)
@@ -1528,9 +1549,9 @@ def build_demo(
                 show_progress="hidden", queue=False,
             ).then(
                 on_upload,
-                [up_file, up_title, up_outlet, up_date, up_url, up_lang],
+                [up_file, up_title, up_outlet, up_date, up_url, up_lang, up_author],
                 [up_status, docs, speaker, up_file, up_title, up_outlet, up_date, up_url,
-                 up_lang],
+                 up_lang, up_author],
                 api_visibility="undocumented",
                 show_progress="full",
                 show_progress_on=[up_status],
@@ -1581,9 +1602,9 @@ def launch(
         theme=_theme(),
         css=CSS,
         head=HEAD,
-        # uploads far over the document limit are cut off at the door; between the two, ingest
-        # refuses them with a message naming the limit
-        max_file_size=4 * SETTINGS.max_document_bytes,
+        # uploads over the document limit are cut off at the door, with Gradio's notice naming
+        # the same limit ingest's message does (a tester's: it said 80 MB, four times it)
+        max_file_size=SETTINGS.max_document_bytes,
     )
     return app, local_url, share_url
 

@@ -277,6 +277,13 @@ def test_examples_in_three_scripts() -> None:
     assert set(langs) == {"en", "zh-Hans", "zh-Hant"}, langs
 
 
+def test_a_question_of_chinese_punctuation_only_is_answered_in_chinese() -> None:
+    """A tester's: "？！。，、……" got the English no-answer line."""
+    assert ui.question_lang("？！。，、……") == "zh-Hans"
+    assert ui.question_lang("?!?!") == "en" and ui.question_lang("“…”") == "en"
+    assert ui.question_lang("why not open source？") == "en"
+
+
 def test_lead_in_three_scripts() -> None:
     hits = [make_hit(doc_id=d) for d in ("a", "b", "b", "c")]
     assert ui.lead(hits, "en") == "4 passages from 3 articles"
@@ -719,6 +726,7 @@ def test_upload_adds_an_article_and_the_chat_answers_from_it(
         (page, {"title": "x" * 600}, "too long"),
         (page, {"lang": "fr"}, "lang"),
         (page, {"outlet": 42}, "must be text"),
+        (page, {"author": "x" * 600}, "too long"),
     ]
     for file, meta, needle in cases:
         out = ui.add_upload(file, **meta, **where)
@@ -734,7 +742,8 @@ def test_upload_adds_an_article_and_the_chat_answers_from_it(
     steps: list[tuple[float, str]] = []
     out = ui.add_upload(
         str(page), outlet=" Field Notes\tWeekly ", title="   ", date="", url=None,
-        lang=ui.DETECT_LANG, progress=lambda f, m: steps.append((f, m)), **where,
+        lang=ui.DETECT_LANG, author=" Ada  Nwosu ", progress=lambda f, m: steps.append((f, m)),
+        **where,
     )
     assert out.ok and out.added, out.message
     assert f"added as {out.doc_id}" in out.message and "newly encoded" in out.message
@@ -745,6 +754,7 @@ def test_upload_adds_an_article_and_the_chat_answers_from_it(
     assert (doc.title, doc.outlet, doc.date, doc.url, doc.lang) == (
         "Robin Li on the Quillfinch hive sensor", "Field Notes Weekly", "2024-03-12", None, "en"
     )
+    assert doc.author == "Ada Nwosu"  # the form's author field (a tester's: there was none)
     assert out.doc_id in [value for _, value in ui._article_choices(data)]  # the filter's list
     assert 'data-doc="' + out.doc_id in ui.upload_html(out)
     assert ui.LABELS["added"] in ui.upload_html(out)
@@ -1152,10 +1162,19 @@ def test_chat_in_a_browser(
                 timeout=WAIT_MS,
             )
             page.screenshot(path=str(ARTIFACTS / "ui-phone-source.png"))
-            # opened: the keyboard is in the article
+            # opened: the keyboard is in the article, and Tab goes on to its × (a tester's: it
+            # went past it, to the page's footer)
             page.wait_for_function(
                 "() => document.activeElement && document.activeElement.matches("
                 "'#qb-source .qb-doc')", timeout=WAIT_MS)
+            page.keyboard.press("Tab")
+            assert page.evaluate(
+                "document.activeElement.matches('#qb-source button.qb-src-close')")
+            # ... shown at the top right of the viewer, above the text
+            close_box = page.locator("#qb-source button.qb-src-close").bounding_box()
+            doc_box = page.locator("#qb-source .qb-doc").bounding_box()
+            assert close_box is not None and doc_box is not None
+            assert close_box["y"] + close_box["height"] <= doc_box["y"] + 1, (close_box, doc_box)
             # closed: the reader is back at the button that opened it (on screen, focused)
             page.locator("#qb-source button.qb-src-close").click()
             page.locator("#qb-source .qb-source-empty").wait_for()
@@ -1272,6 +1291,7 @@ def test_upload_in_a_browser(upload_server: tuple[str, Path, Path], tmp_path: Pa
             page.locator("#qb-up-outlet textarea, #qb-up-outlet input").first.fill("示例日报")
             page.locator("#qb-up-date textarea, #qb-up-date input").first.fill("2024-06-03")
             page.locator("#qb-up-title textarea, #qb-up-title input").first.fill(UPLOAD_ZH_TITLE)
+            page.locator("#qb-up-author textarea, #qb-up-author input").first.fill("林晓")
             page.locator("#qb-up-add").click()
             # progress is shown while the index is updated (several seconds)
             page.wait_for_function(
@@ -1282,9 +1302,11 @@ def test_upload_in_a_browser(upload_server: tuple[str, Path, Path], tmp_path: Pa
             ok.wait_for()
             doc_id = ok.get_attribute("data-doc")
             assert doc_id and f"daoyu-gbk.txt: added as {doc_id}" in ok.inner_text()
-            assert doc_id in {d.doc_id for d in load_catalog(data)}
-            assert (page.locator("#qb-up-title textarea, #qb-up-title input").first.input_value()
-                    == "")  # the form is ready for the next file
+            assert {d.doc_id: d.author for d in load_catalog(data)}.get(doc_id) == "林晓"
+            for field in ("title", "author"):  # the form is ready for the next file
+                assert page.locator(
+                    f"#qb-up-{field} textarea, #qb-up-{field} input").first.input_value() == ""
+
 
             # the article filter lists it, and the chat answers from it
             page.get_by_text("Filters / 筛选").click()
