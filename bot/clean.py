@@ -56,6 +56,13 @@ BYLINE = re.compile(
 )
 # a dateline: outlet name followed by a date (and time)
 DATELINE = re.compile(r"^\s*\S{1,20}\s+\d{4}-\d{2}-\d{2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
+# ... or a date (and time) first, then the outlet and a credit: "2024年05月10日 09:12 新浪科技
+# 作者:陈明" (a tester's: an added page showed it as a section heading)
+DATE_FIRST = re.compile(
+    r"^\s*(?:19|20)\d\d\s*(?:年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[-/.]\d{1,2}[-/.]\d{1,2})"
+    r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?(?![\d:])"
+)
+_CLAUSE_MARK = re.compile(r"[。！？!?，,；;]")
 NUMERIC = re.compile(r"^[\s\d.,:/•·*\-–—|]*$")
 # view counters, "点击下载", bullet lines of lists
 LISTY = re.compile(r"^\s*(?:[•·▪◦●]\s*\d*|点击下载|點擊下載|射击枪战|.*/热度[:：]\d+)\s*$")
@@ -139,6 +146,8 @@ def _unmarked(ln: _Line) -> _Line:
 def _credits(text: str) -> bool:
     """A byline, source or dateline (not a number or list furniture)."""
     if META.match(text) or DATELINE.match(text):
+        return True
+    if DATE_FIRST.match(text) and text_size(text) <= 20 and not _CLAUSE_MARK.search(text):
         return True
     return text_size(text) <= 20 and bool(BYLINE.search(text))
 
