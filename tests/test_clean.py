@@ -205,8 +205,8 @@ def test_a_headline_that_asks_is_still_the_title():
 def test_a_byline_that_starts_with_the_date_is_metadata():
     """A tester's: an added page's "2024年05月10日 09:12 新浪科技 作者:陈明" (its date, outlet and
     author read from it) was shown as a section heading in the article view."""
-    body = ("李彦宏在周五的会议上表示,开源模型会越来越落后,百度将坚持闭源路线并继续投入文心大模型。\n"
-            "2024年4月16日,李彦宏在Create大会上发表演讲。\n")
+    body = ("李彦宏在周五的会议上表示,开源模型会越来越落后,百度将坚持闭源路线"
+            "并继续投入文心大模型。\n2024年4月16日,李彦宏在Create大会上发表演讲。\n")
     for byline in ("2024年05月10日 09:12 新浪科技 作者:陈明", "2024-05-10 新浪科技",
                    "2024年5月10日"):
         blocks = clean_blocks(f"新浪科技谈开源\n{byline}\n{body}")
