@@ -1311,8 +1311,12 @@ def build_demo(
         with conversations.session(key):
             out = ask_in_turn(key, question, list(turns or []), doc_ids, langs, k, speaker)
         # the passages box takes any number typed (0, 999, 2.5): it shows the one used
+        return (*out, on_k(k))
+
+    def on_k(k: float | None) -> Any:
         used = slider_k(k)
-        return (*out, gr.update(value=used) if used != k and isinstance(used, int) else gr.update())
+        # (sent back even when equal: the slider keeps 999 in its box while its value is 20)
+        return gr.update(value=used) if isinstance(used, int) else gr.update()
 
     def ask_in_turn(
         key: str | None,
@@ -1538,6 +1542,9 @@ def build_demo(
         for btn in example_btns:
             btn.click(on_ask, [btn, turns, docs, langs, k_slider, speaker], ask_outputs,
                       **asking)
+        # a number typed into the passages box (0, 999, 2.5) is put within the slider's range
+        # as soon as the box is left, not only by the next answer (a tester's)
+        k_slider.release(on_k, [k_slider], [k_slider], queue=False, **ui_events)
         chat.click(on_open, [turns], [source], **ui_events)
         source.click(on_close, None, [source], **ui_events)  # the viewer's × button
         clear.click(on_clear, None, [chat, turns, source, box], **ui_events)

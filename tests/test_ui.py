@@ -1128,6 +1128,12 @@ def test_chat_in_a_browser(
             # the passages box takes any number typed: 999 asks for the most it allows, and
             # the box then shows that number (it kept showing 999)
             number = page.locator("#qb-k input[type=number]")
+            # ... as soon as the box is left, before any question (a tester's: it kept 0, -3)
+            number.fill("-3")
+            number.press("Tab")
+            page.wait_for_function(
+                "document.querySelector('#qb-k input[type=number]').value === '1'",
+                timeout=WAIT_MS)
             number.fill("999")
             number.press("Tab")
             turn = ask("why not open source?", 13)
