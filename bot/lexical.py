@@ -673,6 +673,11 @@ def attributes_mentioned(text: str, general: bool = False) -> frozenset[str]:
     return _attributes_in(fold(text), stated=True, general=general)
 
 
+def asks_view(folded_query: str) -> bool:
+    """Whether a (folded) question asks what someone thinks, says or did (_ASKS_VIEW)."""
+    return _ASKS_VIEW.search(folded_query) is not None
+
+
 def attributes_asked(folded_query: str) -> frozenset[str]:
     """The attributes a (folded) question asks for as a fact: none when it asks for a view
     or a reason ("What did Robin Li tell Baidu staff …?")."""
@@ -1509,6 +1514,21 @@ class LexicalIndex:
             if extra:
                 scores += self.bridge_weight * np.asarray(self._bm25.get_scores(extra), np.float32)
         return scores
+
+    def passages_with(self, token: str) -> np.ndarray:
+        """Which passages hold a (folded, stemmed) question token in any language: as
+        written, by its dictionary translation, or (an English word) in a Chinese passage's
+        glosses."""
+        found = np.zeros(self.size, dtype=bool)
+        vocab = self._bm25.vocab_dict
+        words = [token, *(self.bridge.translate([token]) if self.bridge is not None else [])]
+        words = [w for w in words if w in vocab]
+        if words:
+            found |= np.asarray(self._bm25.get_scores(words)) > 0
+        if self._gloss is not None and not _CJK_RUN.search(token) \
+                and token in self._gloss.vocab_dict:
+            found |= np.asarray(self._gloss.get_scores([token])) > 0
+        return found
 
     def char_scores(self, query: str) -> np.ndarray:
         """BM25 of the query's Chinese character n-grams (zeros if none, or none indexed)."""

@@ -34,6 +34,7 @@ from .lexical import (
     LexicalIndex,
     asks_for,
     asks_reason,
+    asks_view,
     attributes_asked,
     attributes_mentioned,
     figures,
@@ -571,18 +572,41 @@ class Engine:
         terms += [pattern for name, pattern in self.expander.subjects_in(folded)
                   if name not in own and name not in named
                   and self._share(pattern) <= s.topic_term_max_share]
-        if not people or not terms:
+        if not people:
             return False
         names = {name: pattern for name, pattern in self.expander.subjects if name in people}
+        top = [(int(i), fold(self.rows[int(i)]["text"])) for i in best[: s.attribute_depth]]
 
-        def theirs_on_it(idx: int) -> bool:
-            text = fold(self.rows[idx]["text"])
-            return (
-                (self.speakers[idx] in people or any(p.search(text) for p in names.values()))
-                and any(t.search(text) for t in terms)
-            )
+        def theirs(idx: int, text: str) -> bool:
+            return self.speakers[idx] in people or any(p.search(text) for p in names.values())
 
-        return not any(theirs_on_it(int(i)) for i in best[: s.attribute_depth])
+        if terms and not any(theirs(i, t) and any(p.search(t) for p in terms) for i, t in top):
+            return True
+        # ... and a question on what they think of something rarely named ("What did Robin Li
+        # say about Nigeria?": one passage, Fang Han's, speaks of it): one of the best
+        # passages is theirs and names it, or names a term the question names (open source)
+        words = self._rare_words(folded) if s.topic_words and asks_view(folded) else []
+        if not words:
+            return False
+        named_terms = [p for p, _ in self.expander.term_rules if p.search(folded)]
+        return not any(
+            theirs(i, t) and (any(w[i] for w in words) or any(p.search(t) for p in named_terms))
+            for i, t in top
+        )
+
+    def _rare_words(self, folded: str) -> list[np.ndarray]:
+        """For each word of a (folded) question beside its names and glossary terms that at
+        most ``topic_term_max_share`` of the passages hold (in any language, and at least one
+        does): which passages hold it."""
+        share = self.settings.topic_term_max_share or 0.0
+        out = []
+        for token in dict.fromkeys(subject_tokens(self.expander.strip_names(folded))):
+            if token in self.expander.aliases:
+                continue
+            where = self.lexical.passages_with(token)
+            if 0 < where.sum() <= share * len(where):
+                out.append(where)
+        return out
 
     def _share(self, pattern: re.Pattern[str]) -> float:
         """The share of passages a glossary term's pattern matches, counted when a question

@@ -1233,6 +1233,10 @@ def test_near_duplicates_do_not_fill_the_top_five(data_dir: Path, index_dir: Pat
         # as it came (recall@5 0.978, MRR 0.915; 15 of 15 off-topic refused; 36 of 45 cross
         # languages)
         ("questions_blind_fresh17.jsonl", 0.9, 0.03, 0.93, 0.85),
+        # what someone says about something (30), or about something the articles never have
+        # them speak of (30), written blind and run once as it came (recall@5 1.000, MRR
+        # 0.922, 25 of 30 refused); then rare words' passages must be theirs: 27 of 30
+        ("questions_blind_people.jsonl", 0.85, 0.03, 0.93, 0.85),
         # eighteenth: a journalist's questions (comparisons, "exact words", yes/no and negated
         # ones, who gave a figure), written blind and run once as it came (recall@5 0.889,
         # MRR 0.821; 15 of 15 off-topic refused, 2 answerable left unanswered; 37 of 45 cross
@@ -1437,6 +1441,19 @@ def test_a_person_on_a_company_they_never_speak_of_gets_nothing(engine):
     a topic of the check above, unless it is the person's own."""
     for question in ("What did Robin Li say about Apple?", "李彦宏对谷歌有什么评价?"):
         assert engine.search(question, 5) == [], question
+    # ... and so does a word few passages hold, in any language: Nigeria (尼日利亞) is Fang
+    # Han's, once; Linux is Robin Li's
+    for question in ("What did Robin Li say about Nigeria?", "李彦宏怎么看尼日利亚?"):
+        assert engine.search(question, 5) == [], question
+        assert engine.search(question.replace("Robin Li", "Fang Han").replace("李彦宏", "方汉"),
+                             5)[0].speaker == "Fang Han", question
+    assert engine.search("What did Robin Li say about Linux?", 5)[0].speaker == "Robin Li"
+    settings = engine.settings
+    try:
+        engine.settings = replace(settings, topic_words=False)
+        assert engine.search("What did Robin Li say about Nigeria?", 5)
+    finally:
+        engine.settings = settings
     for question, needle in (("What did Robin Li say about Llama?", "Llama"),
                              ("李彦宏怎么评价OpenAI?", "OpenA"),
                              ("What does Robin Li say about Baidu?", "百度")):
