@@ -583,8 +583,9 @@ class Engine:
         if terms and not any(theirs(i, t) and any(p.search(t) for p in terms) for i, t in top):
             return True
         # ... and a question on what they think of something rarely named ("What did Robin Li
-        # say about Nigeria?": one passage, Fang Han's, speaks of it): one of the best
-        # passages is theirs and names it, or names a term the question names (open source)
+        # say about Nigeria?": one passage, Fang Han's, speaks of it) or never ("… about his
+        # childhood?"): one of the best passages is theirs and names it, or names a term the
+        # question names (open source)
         words = self._rare_words(folded) if s.topic_words and asks_view(folded) else []
         if not words:
             return False
@@ -596,15 +597,15 @@ class Engine:
 
     def _rare_words(self, folded: str) -> list[np.ndarray]:
         """For each word of a (folded) question beside its names and glossary terms that at
-        most ``topic_term_max_share`` of the passages hold (in any language, and at least one
-        does): which passages hold it."""
+        most ``topic_term_max_share`` of the passages hold, in any language (none, too):
+        which passages hold it."""
         share = self.settings.topic_term_max_share or 0.0
         out = []
         for token in dict.fromkeys(subject_tokens(self.expander.strip_names(folded))):
             if token in self.expander.aliases:
                 continue
             where = self.lexical.passages_with(token)
-            if 0 < where.sum() <= share * len(where):
+            if where.sum() <= share * len(where):
                 out.append(where)
         return out
 

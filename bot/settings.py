@@ -145,10 +145,11 @@ class Settings:
     # None: no such check)
     topic_term_max_share: float | None = 0.2
     # ... and, for a question on what they think or say, a word of it (not a name or term)
-    # that at most that share of the passages hold, in any language: one of the best passages
-    # is theirs and holds it, or names a term the question names ("What did Robin Li say about
-    # Nigeria?": Fang Han's words alone speak of it). Over the 1053 answerable questions of
-    # the 25 sets, none lost; 2 of 30 more refused on a blind set of such questions
+    # that at most that share of the passages hold, in any language (or none): one of the
+    # best passages is theirs and holds it, or names a term the question names ("What did
+    # Robin Li say about Nigeria?": Fang Han's words alone speak of it; "… about his
+    # childhood?": nobody's). Over the 1053 answerable questions of the 25 sets, none lost;
+    # 2 of 30 more refused on a blind set of such questions, 1 more of the 25 sets'
     topic_words: bool = True
     min_confidence: float = 0.5
     # Hit.match: "strong" from this Hit.score up, "good" from match_good, "fair", "weak". A

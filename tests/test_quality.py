@@ -1447,6 +1447,8 @@ def test_a_person_on_a_company_they_never_speak_of_gets_nothing(engine):
         assert engine.search(question, 5) == [], question
         assert engine.search(question.replace("Robin Li", "Fang Han").replace("李彦宏", "方汉"),
                              5)[0].speaker == "Fang Han", question
+    # ... or none at all (a tester's, answered "strong")
+    assert engine.search("What did Robin Li say about his childhood?", 5) == []
     assert engine.search("What did Robin Li say about Linux?", 5)[0].speaker == "Robin Li"
     settings = engine.settings
     try:
