@@ -556,9 +556,11 @@ class Engine:
     def _person_off_topic(self, folded: str, named: list[str], best: np.ndarray) -> bool:
         """Whether a question names a glossary person and a specific glossary term (one at
         most ``Settings.topic_term_max_share`` of the passages mention: agent, benchmark, not
-        open source) and none of the ``attribute_depth`` best passages is by or names one of
-        those people and mentions one of those terms: "What does Wang Xiaochuan think about
-        agents?" finds his words and others' on agents, never both in one."""
+        open source), or another organisation or product, and none of the
+        ``attribute_depth`` best passages is by or names one of those people and mentions one
+        of those: "What does Wang Xiaochuan think about agents?" finds his words and others' on
+        agents, never both in one. A question on what they think or say is checked so for its
+        rare words too (``Settings.topic_words``, ``_rare_words``)."""
         s = self.settings
         if s.topic_term_max_share is None or not s.attribute_depth or not named:
             return False
@@ -702,18 +704,20 @@ class Engine:
     def chinese_names(self) -> dict[str, str]:
         """Speaker outside the glossary named in pinyin -> the Chinese name a Chinese passage
         of theirs writes (Zhou Mingyuan: 周明远; the indexer made the two one person)."""
+        keys = {n: pinyin_keys(n) for n in self.other_speakers if n.isascii()}
+        keys = {n: k for n, k in keys.items() if k}
+        # their Chinese passages, in one pass over the rows
+        theirs: dict[str, list[int]] = {n: [] for n in keys}
+        for i, r in enumerate(self.rows):
+            if self.families[i] == "zh":
+                for n in {r.get("speaker") or "", *self.quoted[i]} & keys.keys():
+                    theirs[n].append(i)
         out: dict[str, str] = {}
-        for name in self.other_speakers:
-            keys = pinyin_keys(name) if name.isascii() else frozenset()
-            if not keys:
-                continue
-            theirs = (i for i, r in enumerate(self.rows)
-                      if self.families[i] == "zh" and (r.get("speaker") == name
-                                                       or name in self.quoted[i]))
-            found = next((run[j : j + n] for i in theirs
+        for name, rows in theirs.items():
+            found = next((run[j : j + n] for i in rows
                           for run in re.findall(r"[\u4e00-\u9fff]{2,}", self.rows[i]["text"])
                           for n in (3, 2) for j in range(len(run) - n + 1)
-                          if pinyin_keys(run[j : j + n]) & keys), None)
+                          if pinyin_keys(run[j : j + n]) & keys[name]), None)
             if found:
                 out[name] = found
         return out
