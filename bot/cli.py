@@ -250,6 +250,22 @@ def _interactive(args: argparse.Namespace) -> int:
                 print(f"? {_echo(line)}\nerror: {_printable(str(exc))}\n")
 
 
+def _check_ask_flags(args: argparse.Namespace) -> None:
+    """The flags of a stream of questions, checked once before the first is read: a bad -k,
+    --speaker, --lang or --doc is one error and exit status 2, not one per question (a
+    tester's: a 10,000-line file got 10,000 of them)."""
+    from .errors import InvalidQueryError
+    from .retrieve import check_k, get_engine
+
+    try:
+        check_k(args.k)
+        if args.speaker is not None or args.lang or args.doc:
+            get_engine(args.data, args.index, args.model).filter_mask(
+                args.lang, args.doc, args.speaker)
+    except InvalidQueryError as exc:
+        raise InvalidQueryError(as_flags(str(exc))) from exc
+
+
 def _piped_status(failed: int) -> int:
     """The exit status of a file of questions read to its end: 1 when some could not be
     asked (each is in the answers, in step, and its error on stderr), else 0."""
@@ -308,6 +324,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.cmd == "ask":
         if not args.question:
+            _check_ask_flags(args)
             return _interactive(args)
         return _ask(args, " ".join(args.question))
     if args.cmd == "eval":

@@ -370,6 +370,19 @@ def test_cli_interactive_survives_bad_lines(data_dir: Path, index_dir: Path) -> 
     assert "? ??\nerror: " in out  # (invalid bytes only: nothing left to ask, shown as read)
 
 
+def test_cli_stream_with_a_bad_flag_is_one_error(data_dir: Path, index_dir: Path) -> None:
+    """A tester's: piped questions with -k 60 got the same error under every question, and
+    exit status 1 ("some could not be asked"); the flags are checked once, first."""
+    for flags, needle in ((["-k", "60"], "60 is out of range"), (["--speaker", "Nobody"], "Nobody"),
+                          (["--doc", "nope", "--json"], "--doc")):
+        r = cli("ask", *flags, "--data", str(data_dir), "--index", str(index_dir),
+                stdin=b"open source\nagents\nbenchmarks\n")
+        err = r.stderr.decode("utf-8")
+        assert r.returncode == 2, (flags, err)
+        assert err.count("error: ") == 1 and needle in err, (flags, err)
+        assert r.stdout == b"", flags
+
+
 def test_cli_says_there_is_no_answer_in_the_questions_language(
     data_dir: Path, index_dir: Path
 ) -> None:
