@@ -863,6 +863,30 @@ def test_an_english_byline_gives_author_and_date(tmp_path: Path):
     assert meta["author"] == "Ada Nwosu" and meta["date"] == "2024-05-12"
 
 
+def test_a_text_files_byline_gives_its_metadata_too(tmp_path: Path):
+    """A tester's: a .txt's "2024年07月10日 09:12 新浪科技 作者:陈明" and a .md's "By Jane Doe,
+    Tech Correspondent · May 12, 2024" were dropped from the text as metadata, and the catalog
+    had no date, outlet or author."""
+    txt = tmp_path / "robotaxi.txt"
+    txt.write_text("李彦宏谈自动驾驶出租车\n\n2024年07月10日 09:12 新浪科技 作者:陈明\n\n"
+                   "7月9日,李彦宏在一次内部会议上谈到了自动驾驶出租车业务,他表示明年将进入更多城市。\n",
+                   encoding="utf-8")
+    meta = prepare(txt).meta
+    assert (meta["date"], meta["outlet"], meta["author"]) == ("2024-07-10", "新浪科技", "陈明")
+    md = tmp_path / "garden.md"
+    md.write_text("# Robot gardeners\n\nBy Jane Doe, Tech Correspondent · May 12, 2024\n\n"
+                  "Robin Li said on Monday that robot gardeners would water the city's parks "
+                  "before dawn, and that the company would not build the robots itself.\n",
+                  encoding="utf-8")
+    meta = prepare(md).meta
+    assert (meta["title"], meta["author"], meta["date"]) == (
+        "Robot gardeners", "Jane Doe", "2024-05-12")
+    # ... a date in the article's own sentences gives nothing
+    txt.write_text("李彦宏谈自动驾驶出租车\n\n2024年7月9日,李彦宏在一次内部会议上谈到了自动驾驶"
+                   "出租车业务,他表示明年将进入更多城市。\n", encoding="utf-8")
+    assert prepare(txt).meta.get("date") is None
+
+
 def test_reflow_keeps_chinese_lines_together():
     first = "李彦宏说，这款助手能够听懂稻田里青蛙的叫声，并据此提醒农民什么"
     pages = [f"{first}\n时候应该放水灌溉。\n3\n", "他表示，模型暂时不会开源。"]
