@@ -56,11 +56,11 @@ NO_ANSWER = {
 # all, or none left names what the question names ({names}; {flags}: the filters used)
 FILTERED_NOTES = {
     "en": ("note: no passage is left by {flags}; widen them",
-           "note: no passage left by {flags} mentions {names}; other articles or languages do"),
+           "note: no passage left by {flags} mentions {names}; other passages do"),
     "zh-Hans": ("注：{flags} 筛选后没有任何段落，请放宽筛选条件。",
-                "注：{flags} 筛选后的段落都没有提到 {names}，其他文章或语言有。"),
+                "注：{flags} 筛选后的段落都没有提到 {names}，其他段落有。"),
     "zh-Hant": ("註：{flags} 篩選後沒有任何段落，請放寬篩選條件。",
-                "註：{flags} 篩選後的段落都沒有提到 {names}，其他文章或語言有。"),
+                "註：{flags} 篩選後的段落都沒有提到 {names}，其他段落有。"),
 }
 
 
