@@ -460,12 +460,12 @@ class Engine:
         # "what did Fang Han say ..." (or "... Kunlun's CEO"): that person's own words come
         # before reports about him
         kind = asks_for(folded) if s.w_answer_kind else None
+        # ... but not the one others are asked to disagree with: "Who disagrees with Robin Li?"
+        # asks for the others' words, which come before his; nor one it sets aside:
+        # "除了李彦宏,业内人士怎么看?" asks for the others (the topic check skips both too)
+        opposed = people_opposed(folded, self.people)
+        aside = opposed + people_set_aside(folded, self.people)
         if kind != "date":
-            # ... but not the one others are asked to disagree with: "Who disagrees with
-            # Robin Li?" asks for the others' words, which come before his
-            opposed = people_opposed(folded, self.people)
-            # ... nor one it sets aside: "除了李彦宏,业内人士怎么看?" asks for the others
-            aside = opposed + people_set_aside(folded, self.people)
             for person in dict.fromkeys(named):
                 sign = -1.0 if person in aside else 1.0
                 fused += sign * s.w_speaker * (self.speakers == person)
@@ -504,7 +504,8 @@ class Engine:
         unstated = asked - stated
         # "方汉对智能体怎么看?": his words are near, and so is the topic, but none of the best
         # passages has him on it
-        off_person = self._person_off_topic(folded, named, best)
+        off_person = self._person_off_topic(
+            folded, [p for p in dict.fromkeys(named) if p not in aside], best)
         ranked = [Scored(int(i), float(fused[i]), float(dense[i]), float(lex[i])) for i in best]
         # a filter that leaves passages of the other language only (langs, or articles in
         # one language) would compare them with the question on the plain cosine, which the
@@ -553,29 +554,25 @@ class Engine:
         }
         return ranked, evidence
 
-    def _person_off_topic(self, folded: str, named: list[str], best: np.ndarray) -> bool:
+    def _person_off_topic(self, folded: str, people: list[str], best: np.ndarray) -> bool:
         """Whether a question names a glossary person and a specific glossary term (one at
         most ``Settings.topic_term_max_share`` of the passages mention: agent, benchmark, not
         open source), or another organisation or product, and none of the
         ``attribute_depth`` best passages is by or names one of those people and mentions one
         of those: "What does Wang Xiaochuan think about agents?" finds his words and others' on
         agents, never both in one. A question on what they think or say is checked so for its
-        rare words too (``Settings.topic_words``, ``_rare_words``)."""
+        rare words too (``Settings.topic_words``, ``_rare_words``). ``people``: those the
+        question names, less any it sets aside or names as the one disagreed with."""
         s = self.settings
-        if s.topic_term_max_share is None or not s.attribute_depth or not named:
+        if s.topic_term_max_share is None or not s.attribute_depth or not people:
             return False
-        aside = people_opposed(folded, self.people) + people_set_aside(folded, self.people)
-        people = [p for p in dict.fromkeys(named) if p not in aside]
         terms = [pattern for pattern, _ in self.expander.term_rules
                  if pattern.search(folded) and self._share(pattern) <= s.topic_term_max_share]
         # ... or another organisation or product, not theirs ("What did Robin Li say about
         # Apple?": Apple is named once, by someone else)
-        own = set(people) | {self.expander.org_of.get(p) for p in people}
+        own = {self.expander.org_of.get(p) for p in people} | {p.canonical for p in self.people}
         terms += [pattern for name, pattern in self.expander.subjects_in(folded)
-                  if name not in own and name not in named
-                  and self._share(pattern) <= s.topic_term_max_share]
-        if not people:
-            return False
+                  if name not in own and self._share(pattern) <= s.topic_term_max_share]
         names = {name: pattern for name, pattern in self.expander.subjects if name in people}
         top = [(int(i), fold(self.rows[int(i)]["text"])) for i in best[: s.attribute_depth]]
 
