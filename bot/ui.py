@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -177,11 +178,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "filtered_out": "所選文章、語言和說話人之下沒有任何段落，請放寬篩選條件。",
         "speaker_gone": (
             "已沒有段落歸於 {name}，"
-            "請收起再展開「Filters / 筛选」（或重新載入頁面）查看現有發言人。"
+            "請收起再展開「Filters / 篩選」（或重新載入頁面）查看現有發言人。"
         ),
         "docs_gone": (
             "所選文章已不在文章目錄中，"
-            "請收起再展開「Filters / 筛选」（或重新載入頁面）查看現有文章。"
+            "請收起再展開「Filters / 篩選」（或重新載入頁面）查看現有文章。"
         ),
         "filtered_names": (
             "篩選後的段落都沒有提到 {names}，其他段落有。請放寬篩選條件。"
@@ -392,10 +393,11 @@ def filtered_message(
     return texts(lang)["filtered_names"].format(names=names)
 
 
-def speaker_choices(engine: Any) -> list[tuple[str, str]]:
+def speaker_choices(engine: Any, script: str = "zh-Hans") -> list[tuple[str, str]]:
     """The speaker filter's choices: anyone, then each person some passage is attributed to
-    or quotes, by canonical name with the Chinese one beside it."""
-    chinese = {c: z for c, z in speaker_names(engine, "zh-Hans")}
+    or quotes, by canonical name with the Chinese one beside it, in ``script`` (zh-Hans or
+    zh-Hant)."""
+    chinese = {c: z for c, z in speaker_names(engine, script)}
     choices = [(LABELS["anyone"], "")]
     for name in engine.speaker_list():
         shown = f"{name} · {chinese[name]}" if chinese.get(name, name) != name else name
@@ -620,6 +622,25 @@ LABELS = {
     "already": "Already in the articles / 已在文章中",
     "not_added": "Not added / 未添加",
 }
+
+
+FILTERS = "Filters / 筛选"
+ADD_ARTICLE = "Add an article / 添加文章"
+
+
+@cache
+def labels_i18n() -> gr.I18n:
+    """The fixed labels a traditional-Chinese browser (zh-TW) shows: the English / simplified
+    ones with their Chinese in traditional script. Gradio picks the locale from the browser
+    and shows the key itself, the English / simplified label, for any other; it knows zh-CN
+    and zh-TW only, so a zh-HK browser gets the simplified labels."""
+    shown = [FILTERS, ADD_ARTICLE, *LABELS.values()]
+    return gr.I18n(**{"zh-TW": {text: traditional(text) for text in shown}})
+
+
+def fixed_label(text: str) -> Any:
+    """A fixed label, in the reader's script where Gradio knows it (``labels_i18n``)."""
+    return labels_i18n()(text)
 
 
 WELCOME = (
@@ -1203,11 +1224,27 @@ def _article_update(data_dir: str | Path | None) -> Any:
         return gr.update()
 
 
-def _speaker_choices(where: dict[str, Any]) -> list[tuple[str, str]]:
+def reader_script(accept_language: str | None) -> str:
+    """zh-Hant for a browser whose first language is Chinese in traditional script (zh-TW,
+    zh-HK, zh-MO, zh-Hant), else zh-Hans: the script the speaker list's Chinese names take."""
+    first = (accept_language or "").split(",")[0].split(";")[0].strip().lower()
+    parts = first.split("-")
+    if parts[0] == "zh" and {"hant", "tw", "hk", "mo"} & set(parts[1:]):
+        return "zh-Hant"
+    return "zh-Hans"
+
+
+def _script_of(request: Any) -> str:
+    """``reader_script`` of a Gradio request's browser (zh-Hans without one)."""
+    headers = getattr(request, "headers", None)
+    return reader_script(headers.get("accept-language") if headers is not None else None)
+
+
+def _speaker_choices(where: dict[str, Any], script: str = "zh-Hans") -> list[tuple[str, str]]:
     """``speaker_choices`` of the engine ``where`` names; anyone only while it cannot load
     (the page still opens, and a question then says why)."""
     try:
-        return speaker_choices(get_engine(**where))
+        return speaker_choices(get_engine(**where), script)
     except Exception:
         log.warning("speaker filter: the index could not be loaded", exc_info=True)
         return [(LABELS["anyone"], "")]
@@ -1392,6 +1429,7 @@ def build_demo(
         url: str | None,
         lang: str | None,
         author: str | None,
+        request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for progress
     ) -> tuple[Any, ...]:
         progress(0.0, desc="reading the file")
@@ -1400,7 +1438,8 @@ def build_demo(
             progress=lambda f, m: progress(f, desc=m), **where,
         )
         choices = _article_update(where["data_dir"])
-        people = gr.Dropdown(choices=_speaker_choices(where))  # the new article's speakers too
+        # the new article's speakers too
+        people = gr.Dropdown(choices=_speaker_choices(where, _script_of(request)))
         if outcome.ok:  # a clean form for the next file
             return (upload_html(outcome), choices, people, None, "", "", "", "", DETECT_LANG,
                     "")
@@ -1463,34 +1502,35 @@ def build_demo(
                                   elem_classes=["qb-example"])
                         for q in EXAMPLES
                     ]
-                with gr.Accordion("Filters / 筛选", open=False) as filters:
+                with gr.Accordion(fixed_label(FILTERS), open=False) as filters:
                     docs = gr.Dropdown(
                         choices=_article_choices(data_dir),
                         value=[],
                         multiselect=True,
-                        label=LABELS["docs"],
+                        label=fixed_label(LABELS["docs"]),
                         elem_id="qb-docs",
                     )
                     langs = gr.CheckboxGroup(
                         choices=[(v, k) for k, v in LANG_NAMES.items()],
                         value=list(LANG_NAMES),
-                        label=LABELS["langs"],
+                        label=fixed_label(LABELS["langs"]),
                         elem_id="qb-langs",
                     )
                     speaker = gr.Dropdown(
                         choices=_speaker_choices(where),
                         value="",
-                        label=LABELS["speaker"],
+                        label=fixed_label(LABELS["speaker"]),
                         elem_id="qb-speaker",
                     )
                     k_slider = gr.Slider(
-                        1, UI_MAX_K, value=SETTINGS.k, step=1, label=LABELS["k"], elem_id="qb-k"
+                        1, UI_MAX_K, value=SETTINGS.k, step=1, label=fixed_label(LABELS["k"]),
+                        elem_id="qb-k",
                     )
                 if allow_upload:
-                    with gr.Accordion("Add an article / 添加文章", open=False, elem_id="qb-add"):
+                    with gr.Accordion(fixed_label(ADD_ARTICLE), open=False, elem_id="qb-add"):
                         gr.Markdown(UPLOAD_HINT, elem_classes=["qb-up-hint"])
                         up_file = gr.File(
-                            label=LABELS["file"],
+                            label=fixed_label(LABELS["file"]),
                             file_count="single",
                             # (no file_types: Gradio drops another type without a word,
                             # and the person is then told to choose a file; ingest names the
@@ -1500,31 +1540,31 @@ def build_demo(
                             elem_id="qb-up-file",
                         )
                         with gr.Row():
-                            up_outlet = gr.Textbox(label=LABELS["outlet"], max_lines=1,
+                            up_outlet = gr.Textbox(label=fixed_label(LABELS["outlet"]), max_lines=1,
                                                    elem_id="qb-up-outlet", min_width=160)
-                            up_date = gr.Textbox(label=LABELS["date"], max_lines=1,
+                            up_date = gr.Textbox(label=fixed_label(LABELS["date"]), max_lines=1,
                                                  placeholder="YYYY-MM-DD",
                                                  elem_id="qb-up-date", min_width=160)
                         with gr.Row():
-                            up_title = gr.Textbox(label=LABELS["title"], max_lines=1,
+                            up_title = gr.Textbox(label=fixed_label(LABELS["title"]), max_lines=1,
                                                   elem_id="qb-up-title", min_width=160)
-                            up_author = gr.Textbox(label=LABELS["author"], max_lines=1,
+                            up_author = gr.Textbox(label=fixed_label(LABELS["author"]), max_lines=1,
                                                    elem_id="qb-up-author", min_width=160)
                         with gr.Row():
-                            up_url = gr.Textbox(label=LABELS["url"], max_lines=1,
+                            up_url = gr.Textbox(label=fixed_label(LABELS["url"]), max_lines=1,
                                                 elem_id="qb-up-url", min_width=160)
                             up_lang = gr.Dropdown(
                                 choices=[(LABELS["detect"], DETECT_LANG)]
                                 + [(v, k) for k, v in LANG_NAMES.items()],
                                 value=DETECT_LANG,
-                                label=LABELS["lang"],
+                                label=fixed_label(LABELS["lang"]),
                                 elem_id="qb-up-lang",
                                 min_width=160,
                             )
-                        up_btn = gr.Button(LABELS["add"], variant="primary",
+                        up_btn = gr.Button(fixed_label(LABELS["add"]), variant="primary",
                                            elem_id="qb-up-add")
                         up_status = gr.HTML("", elem_id="qb-up-status")
-                clear = gr.Button(LABELS["clear"], size="sm", variant="secondary")
+                clear = gr.Button(fixed_label(LABELS["clear"]), size="sm", variant="secondary")
             with gr.Column(scale=2, min_width=300, elem_id="qb-side"):
                 source = gr.HTML(
                     SOURCE_PLACEHOLDER, elem_id="qb-source", js_on_load=SOURCE_JS,
@@ -1568,13 +1608,16 @@ def build_demo(
         gr.api(ask, api_name="ask")
         gr.api(ask_speaker, api_name="ask_speaker")
 
-        def on_lists(chosen: list[str] | None, person: str | None) -> tuple[Any, Any]:
+        def on_lists(
+            chosen: list[str] | None, person: str | None, request: gr.Request
+        ) -> tuple[Any, Any]:
             # the article and speaker lists as they are now: a page opened (or reloaded) after
             # an upload lists the new article too, and a page left open gets another page's
             # uploads and removals when its filters are opened; a choice whose article is gone
             # is dropped, as the list no longer shows it
             articles = _article_update(where["data_dir"])
-            people = _speaker_choices(where)
+            # (a traditional-Chinese reader's browser: 周鴻禕, not 周鸿祎)
+            people = _speaker_choices(where, _script_of(request))
             shown = getattr(articles, "choices", None)  # None: the catalog could not be read
             if shown is not None:
                 ids = {value for _, value in shown}
@@ -1612,6 +1655,7 @@ def launch(
         # uploads over the document limit are cut off at the door, with Gradio's notice naming
         # the same limit ingest's message does (a tester's: it said 80 MB, four times it)
         max_file_size=SETTINGS.max_document_bytes,
+        i18n=labels_i18n(),
     )
     return app, local_url, share_url
 

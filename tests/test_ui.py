@@ -404,6 +404,45 @@ def test_the_speaker_filter_lists_who_speaks(engine: Any) -> None:
     assert {v for _, v in choices[1:]} == set(engine.speaker_list())
 
 
+def test_a_traditional_reader_gets_the_speakers_in_traditional_script(engine: Any) -> None:
+    choices = ui.speaker_choices(engine, "zh-Hant")
+    assert ("Robin Li · 李彥宏", "Robin Li") in choices
+    assert ("Fang Han · 方漢", "Fang Han") in choices
+    # the values stay the canonical names the filter takes
+    assert [v for _, v in choices] == [v for _, v in ui.speaker_choices(engine)]
+
+
+@pytest.mark.parametrize(
+    ("header", "script"),
+    [
+        ("zh-TW,zh;q=0.9,en;q=0.8", "zh-Hant"),
+        ("zh-HK", "zh-Hant"),
+        ("zh-Hant-TW,zh;q=0.8", "zh-Hant"),
+        ("zh-MO", "zh-Hant"),
+        ("zh-CN,zh;q=0.9", "zh-Hans"),
+        ("zh-Hans-CN", "zh-Hans"),
+        ("zh", "zh-Hans"),
+        ("en-US,en;q=0.9,zh-TW;q=0.8", "zh-Hans"),
+        ("", "zh-Hans"),
+        (None, "zh-Hans"),
+        ("*", "zh-Hans"),
+    ],
+)
+def test_reader_script_follows_the_browsers_first_language(
+    header: str | None, script: str
+) -> None:
+    assert ui.reader_script(header) == script
+
+
+def test_fixed_labels_have_a_traditional_version() -> None:
+    tw = ui.labels_i18n().translations_dict["zh-TW"]
+    assert tw[ui.FILTERS] == "Filters / 篩選"
+    assert tw[ui.LABELS["speaker"]] == "Speaker / 說話人"
+    assert set(tw) == {ui.FILTERS, ui.ADD_ARTICLE, *ui.LABELS.values()}
+    # svelte-i18n reads a dot in a key as a path
+    assert not any("." in key for key in tw)
+
+
 @pytest.mark.parametrize(
     ("question", "k", "needle"),
     [
@@ -1224,6 +1263,55 @@ def upload_server(
 
 @pytest.mark.browser
 @pytest.mark.slow
+@pytest.mark.slow
+def test_a_traditional_chinese_browser(server: str, data_dir: Path, index_dir: Path) -> None:
+    """A zh-TW browser (a tester's): the fixed labels and the speakers' Chinese names in
+    traditional script, and the filter still works; an English browser keeps simplified."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("no chromium on PATH (Debian package `chromium`; the test never downloads one)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, timeout=WAIT_MS)
+        try:
+            seen: dict[str, tuple[str, list[str]]] = {}
+            for locale in ("zh-TW", "en-US"):
+                page = browser.new_context(locale=locale).new_page()
+                page.set_default_timeout(WAIT_MS)
+                page.goto(server, timeout=WAIT_MS)
+                page.locator("#qb-input textarea").wait_for()
+                toggle = page.locator(".gr-accordion > button.label-wrap").first
+                toggle.click()
+                page.locator("#qb-speaker input").click()
+                page.get_by_role("option", name="Fang Han", exact=False).first.wait_for()
+                options = page.get_by_role("option").all_inner_texts()
+                seen[locale] = (toggle.inner_text(), options)
+                if locale == "zh-TW":
+                    assert page.get_by_text("Speaker / 說話人").count() >= 1
+                    page.get_by_role("option", name="Fang Han · 方漢").click()
+                    page.keyboard.press("Escape")
+                    question = "開源有什麼好處?"
+                    page.locator("#qb-input textarea").fill(question)
+                    page.locator("#qb-input textarea").press("Enter")
+                    page.wait_for_function(
+                        "document.querySelectorAll('#qb-chat .qb-turn').length === 1",
+                        timeout=WAIT_MS)
+                    shown = page.locator("#qb-chat .qb-card > .qb-text").all_inner_texts()
+                    fang = retrieve(question, speaker="Fang Han", data_dir=data_dir,
+                                    index_dir=index_dir)
+                    assert fang and [squash(t) for t in shown] == [squash(h.text) for h in fang]
+                page.context.close()
+        finally:
+            browser.close()
+    tw_toggle, tw_options = seen["zh-TW"]
+    en_toggle, en_options = seen["en-US"]
+    assert tw_toggle.startswith("Filters / 篩選"), tw_toggle
+    assert en_toggle.startswith("Filters / 筛选"), en_toggle
+    assert "Robin Li · 李彥宏" in tw_options and "Fang Han · 方漢" in tw_options, tw_options
+    assert "Robin Li · 李彦宏" in en_options and "Fang Han · 方汉" in en_options, en_options
+
+
 def test_upload_in_a_browser(upload_server: tuple[str, Path, Path], tmp_path: Path) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
     from playwright.sync_api import sync_playwright
