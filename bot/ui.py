@@ -514,12 +514,23 @@ def _open_button(
     )
 
 
+_PART = re.compile(r" \(part (\d+) of (\d+)\)")
+
+
+def shown_citation(citation: str, lang: str) -> str:
+    """A citation as a ``lang`` answer shows (and copies) it: a long paragraph's "(part 2 of
+    3)" reads "（第 2 部分，共 3 部分）" in a Chinese answer."""
+    if lang == "en":
+        return citation
+    return _PART.sub(lambda m: f"（第 {m[1]} 部分，共 {m[2]} 部分）", citation)
+
+
 def card_html(
     hit: Hit, n: int, turn: int, lang: str, names: Sequence[tuple[str, str]] = ()
 ) -> str:
     """One passage card (``n`` is 1-based; ``names`` as in Turn.names)."""
     t = texts(lang)
-    citation = hit.citation or f"{hit.doc_id}, ¶{hit.paragraph}"
+    citation = shown_citation(hit.citation or f"{hit.doc_id}, ¶{hit.paragraph}", lang)
     parts = [
         f'<li class="qb-card" id="qb-t{turn}-p{n}" data-doc="{esc(hit.doc_id)}">',
         '<div class="qb-card-head">',
@@ -545,11 +556,12 @@ def card_html(
         if par is None or (r.doc_id, r.start, r.end) != (par.doc_id, par.start, par.end)
     ]
     if also:
+        cited = [(i, shown_citation(r.citation, lang), r.lang) for i, r in also]
         items = "".join(
-            f'<li><span lang="{esc(r.lang)}">{esc(r.citation)}</span> '
-            f"{_open_button(turn, n, f'also:{i}', t['show'], ' qb-link', lang=lang, of=r.citation)}"
+            f'<li><span lang="{esc(r_lang)}">{esc(c)}</span> '
+            f"{_open_button(turn, n, f'also:{i}', t['show'], ' qb-link', lang=lang, of=c)}"
             "</li>"
-            for i, r in also
+            for i, c, r_lang in cited
         )
         parts.append(
             f'<div class="qb-also"><span class="qb-label">{esc(t["also"])}'
@@ -559,11 +571,12 @@ def card_html(
     if hit.parallel is not None:
         p = hit.parallel
         label = t["parallel"].format(lang=LANG_NAMES.get(p.lang, p.lang))
+        p_cited = shown_citation(p.citation, lang)
         parts.append(
             f'<details class="qb-parallel" open><summary>{esc(label)}</summary>'
             f'<blockquote class="qb-text" lang="{esc(p.lang)}">{esc(p.text)}</blockquote>'
-            f'<div class="qb-parallel-cite"><span lang="{esc(p.lang)}">{esc(p.citation)}</span> '
-            f"{_open_button(turn, n, 'parallel', t['show'], ' qb-link', lang=lang, of=p.citation)}"
+            f'<div class="qb-parallel-cite"><span lang="{esc(p.lang)}">{esc(p_cited)}</span> '
+            f"{_open_button(turn, n, 'parallel', t['show'], ' qb-link', lang=lang, of=p_cited)}"
             "</div></details>"
         )
     parts.append(

@@ -214,6 +214,19 @@ def test_citations_name_what_is_known() -> None:
     assert citation(None, "O", None, 2, part=(1, 1)) == "O, ¶2"
 
 
+def test_a_chinese_answer_cites_a_part_in_chinese() -> None:
+    cited = "T — O, 2024-01-01, ¶19 (part 2 of 3)"
+    report = Report("001_38b38b26fc8d2c4c", "T2 — O2, ¶4 (part 1 of 2)", "en", "r", "data/y.txt",
+                    5, 9, 4)
+    hit = make_hit(citation=cited, also_in=(report,))
+    for lang in ("zh-Hans", "zh-Hant"):
+        shown = ui.card_html(hit, 1, 0, lang)
+        assert "¶19（第 2 部分，共 3 部分）" in shown and "¶4（第 1 部分，共 2 部分）" in shown
+        assert "part 2 of 3" not in shown  # the copy button copies what is shown
+    assert "¶19 (part 2 of 3)" in ui.card_html(hit, 1, 0, "en")
+    assert ui.shown_citation("T — O, ¶3", "zh-Hans") == "T — O, ¶3"
+
+
 def test_citation_keeps_its_date_on_one_line() -> None:
     hit = make_hit(citation="T — O, 2024-01-01, ¶3", date="2024-01-01")
     p = parse(ui.card_html(hit, 1, 0, "en"))
