@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -148,9 +149,24 @@ def as_flags(message: str) -> str:
 
 def _printable(text: str, limit: int = 300) -> str:
     """``text`` as it can be printed: bytes that were not UTF-8 (lone surrogates) become "?",
-    and a text longer than ``limit`` is cut (a 10 MB line is not echoed back)."""
-    text = text.encode("utf-8", "replace").decode("utf-8").strip()
+    control characters are dropped (they would move the terminal's cursor, or ring it), and a
+    text longer than ``limit`` is cut (a 10 MB line is not echoed back)."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = "".join(c for c in text if c in "\t\n" or unicodedata.category(c) != "Cc").strip()
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _not_utf8(line: str) -> str | None:
+    """What to say of a line read with bytes that are not UTF-8 (lone surrogates): a GBK or
+    Big5 file piped in would otherwise be asked as its few ASCII characters, and "answered"."""
+    bad = bytes(ord(c) - 0xDC00 for c in line if 0xDC80 <= ord(c) <= 0xDCFF)
+    # (a stray byte in a question is dropped, as in an argument; a Chinese file in GBK has
+    # two in every character)
+    if len(bad) < 4 or len(bad) < len(line) / 4:
+        return None
+    shown = bad[:8].hex(" ")
+    return (f"the line is not UTF-8 text (bytes {shown}{' …' if len(bad) > 8 else ''}); "
+            "convert the input to UTF-8 first, e.g. iconv -f GBK -t UTF-8 (or -f BIG5)")
 
 
 def _echo(question: str) -> str:
@@ -209,7 +225,7 @@ def _ask(args: argparse.Namespace, question: str, piped: bool = False) -> int:
 
 
 def _interactive(args: argparse.Namespace) -> int:
-    from .errors import QuoteBotError
+    from .errors import InvalidQueryError, QuoteBotError
 
     # typed at a terminal, an empty line quits; a file of questions piped in is read to its
     # end, its blank lines skipped (one between two questions must not drop the rest)
@@ -225,6 +241,7 @@ def _interactive(args: argparse.Namespace) -> int:
         # bytes that are not UTF-8 become lone surrogates, which the question cleaner drops
         # (as for command-line arguments), instead of ending the session with a traceback
         sys.stdin.reconfigure(errors="surrogateescape")
+    number = 0  # the line's, for the errors of a file of questions
     while True:
         try:
             if args.json and typed:
@@ -232,14 +249,19 @@ def _interactive(args: argparse.Namespace) -> int:
             line = input("? " if typed and not args.json else "")
         except EOFError:
             return _piped_status(failed)
+        number += 1
         if not line.strip():
             if typed:
                 return 0
             continue
         try:
+            undecoded = _not_utf8(line)
+            if undecoded is not None:
+                raise InvalidQueryError(undecoded)
             _ask(args, line, piped=not typed)
         except (QuoteBotError, TypeError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            where = "" if typed else f"line {number}: "
+            print(f"error: {where}{_printable(str(exc))}", file=sys.stderr)
             failed += not typed
             # the answers stay in step with the questions: a refused one is headed by its
             # question too (with --json, one line per question)

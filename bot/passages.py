@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,27 @@ def _opencc(config: str) -> Any:
     return OpenCC(config)
 
 
+@cache
+def _shared_characters() -> frozenset[str]:
+    """Characters OpenCC turns into traditional ones that traditional text writes as they are
+    too (台 for 臺, 里, 后, 周, 游: the character is among its own traditional forms in OpenCC's
+    table), so they tell no script; empty where the table cannot be read."""
+    import opencc
+
+    table = Path(opencc.__file__).parent / "dictionary" / "STCharacters.txt"
+    try:
+        lines = table.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        log.warning("OpenCC's character table is not at %s: 台 counts as simplified", table)
+        return frozenset()
+    shared = set()
+    for line in lines:
+        char, _, forms = line.partition("\t")
+        if char in forms.split():
+            shared.add(char)
+    return frozenset(shared)
+
+
 def detect_lang(text: str, default: str = "en") -> str:
     """``en``, ``zh-Hans`` or ``zh-Hant`` by script; ``default`` when the script does not tell."""
     han = CJK.findall(text)
@@ -80,7 +101,10 @@ def detect_lang(text: str, default: str = "en") -> str:
         return default
     chars = "".join(dict.fromkeys(han))
     trad = sum(a != b for a, b in zip(chars, _opencc("t2s").convert(chars), strict=False))
-    simp = sum(a != b for a, b in zip(chars, _opencc("s2t").convert(chars), strict=False))
+    # (台北 is as traditional as 臺北: a character both scripts write is no evidence)
+    shared = _shared_characters()
+    simp = sum(a != b and a not in shared
+               for a, b in zip(chars, _opencc("s2t").convert(chars), strict=False))
     if trad > simp:
         return "zh-Hant"
     if simp > trad:

@@ -249,8 +249,9 @@ def is_blank(question: object) -> bool:
 _ZH_PUNCT = re.compile(r"[\u3000-\u303f\uff01\uff0c\uff1a\uff1b\uff1f]")
 
 
-def question_lang(question: object) -> str:
-    """The language of a question (``en`` when it has no letters to tell)."""
+def question_lang(question: object, script: str = "zh-Hans") -> str:
+    """The language of a question (``en`` when it has no letters to tell); ``script``, the
+    reader's (``reader_script``), for Chinese that either script writes (百度的市值)."""
     if not isinstance(question, str):
         return "en"
     if _KANA.search(question):
@@ -258,8 +259,8 @@ def question_lang(question: object) -> str:
     text = question[: SETTINGS.max_query_chars]
     # no letters but Chinese punctuation ("？！。，……", a tester's): typed on a Chinese keyboard
     if not CJK.search(text) and not re.search(r"[^\W\d_]", text) and _ZH_PUNCT.search(text):
-        return "zh-Hans"
-    return detect_lang(text)
+        return script
+    return detect_lang(text, default=script) if CJK.search(text) else detect_lang(text)
 
 
 def lead(hits: Sequence[Hit], lang: str) -> str:
@@ -299,11 +300,13 @@ def answer(
     data_dir: str | Path | None = None,
     index_dir: str | Path | None = None,
     model: str | None = None,
+    script: str = "zh-Hans",
 ) -> Turn:
-    """Ask ``retrieve`` and wrap the outcome in a Turn; never raises."""
+    """Ask ``retrieve`` and wrap the outcome in a Turn; never raises. ``script``: the
+    reader's, for a Chinese question either script writes (``question_lang``)."""
     speaker = speaker or None  # the filter's "anyone" is the empty string
     text = question if isinstance(question, str) else ""
-    lang = question_lang(text)
+    lang = question_lang(text, script)
     echo = text[:ECHO_CHARS]
     if isinstance(k, float) and k.is_integer():  # sliders send floats
         k = int(k)
@@ -600,7 +603,9 @@ def turn_html(turn: Turn, index: int) -> str:
         f'<div class="qb-a" lang="{esc(turn.lang)}">',
     ]
     if turn.hits:
-        parts.append(f'<p class="qb-lead">{esc(lead(turn.hits, turn.lang))}</p>')
+        # a heading: a screen reader jumps from answer to answer (the page's only one was
+        # "QuoteBot"), and the skip button below the box brings the focus here
+        parts.append(f'<h2 class="qb-lead" tabindex="-1">{esc(lead(turn.hits, turn.lang))}</h2>')
         parts.append('<ol class="qb-cards">')
         parts.extend(
             card_html(h, n, index, turn.lang, turn.names) for n, h in enumerate(turn.hits, 1)
@@ -608,7 +613,8 @@ def turn_html(turn: Turn, index: int) -> str:
         parts.append("</ol>")
     else:
         cls = "qb-none" if turn.kind == "none" else "qb-error"
-        parts.append(f'<p class="qb-message {cls}">{esc(turn.message or t["none"])}</p>')
+        parts.append(f'<p class="qb-message {cls}" tabindex="-1">'
+                     f'{esc(turn.message or t["none"])}</p>')
     parts.append("</div></section>")
     return "".join(parts)
 
@@ -616,7 +622,8 @@ def turn_html(turn: Turn, index: int) -> str:
 # the controls' labels, in both languages as the section headers are (one page serves both)
 LABELS = {
     "docs": "Articles (none chosen = all) / 文章（不选即全部）",
-    "langs": "Passage language (none ticked = all) / 段落语言（不选即全部）",
+    # (all three are ticked at first: "none ticked = all" read as a contradiction, a tester's)
+    "langs": "Passage languages / 段落语言",
     "k": "Passages / 段落数",
     "speaker": "Speaker / 说话人",
     "anyone": "Anyone / 任何人",
@@ -637,6 +644,10 @@ LABELS = {
 }
 
 
+# after the question box and Ask: Enter on it brings the keyboard to the latest answer
+SKIP_HTML = (
+    '<button type="button" class="qb-skip">Go to the latest answer / 查看最新回答</button>'
+)
 FILTERS = "Filters / 筛选"
 ADD_ARTICLE = "Add an article / 添加文章"
 
@@ -644,11 +655,14 @@ ADD_ARTICLE = "Add an article / 添加文章"
 @cache
 def labels_i18n() -> gr.I18n:
     """The fixed labels a traditional-Chinese browser (zh-TW) shows: the English / simplified
-    ones with their Chinese in traditional script. Gradio picks the locale from the browser
-    and shows the key itself, the English / simplified label, for any other; it knows zh-CN
-    and zh-TW only, so a zh-HK browser gets the simplified labels."""
+    ones with their Chinese in Taiwan's traditional script and words. Gradio picks the locale
+    from the browser and shows the key itself, the English / simplified label, for any other;
+    it knows zh-CN and zh-TW only, so a zh-HK browser gets the simplified labels."""
+    from opencc import OpenCC
+
+    taiwan = OpenCC("s2twp")  # Taiwan's words too: 檔案 for 文件, 新增 for 添加
     shown = [FILTERS, ADD_ARTICLE, *LABELS.values()]
-    return gr.I18n(**{"zh-TW": {text: traditional(text) for text in shown}})
+    return gr.I18n(**{"zh-TW": {text: str(taiwan.convert(text)) for text in shown}})
 
 
 def fixed_label(text: str) -> Any:
@@ -947,7 +961,18 @@ CSS = """
   white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.55; }
 .qb-you { display: block; font-size: 0.75rem; font-weight: 600; opacity: 0.7; }
 .qb-elided { opacity: 0.7; }
-.qb-lead { font-weight: 600; margin: 0.2rem 0 0.6rem; }
+.qb-lead { font-weight: 600; font-size: 1rem; margin: 0.2rem 0 0.6rem; }
+.qb-lead:focus, .qb-message:focus { outline: 2px solid var(--color-accent, #6366f1);
+  outline-offset: 2px; }
+/* the skip button: shown only while it has the keyboard's focus */
+#qb-skip-row { position: relative; height: 0; overflow: visible; padding: 0 !important;
+  margin: 0 !important; border: 0 !important; min-height: 0 !important; }
+button.qb-skip { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
+button.qb-skip:focus { position: relative; width: auto; height: auto; clip: auto; z-index: 5;
+  padding: 0.3rem 0.7rem; border-radius: 8px;
+  background: var(--button-primary-background-fill, #6366f1);
+  color: var(--button-primary-text-color, #fff); }
 .qb-message { margin: 0.2rem 0; padding: 0.6rem 0.8rem; border-radius: 10px;
   background: var(--background-fill-secondary); overflow-wrap: anywhere; }
 .qb-error { border-left: 3px solid var(--error-border-color, #e5484d); }
@@ -1106,6 +1131,19 @@ const syncToggles = () => {
 syncToggles();
 new MutationObserver(syncToggles).observe(document.body, {
   subtree: true, childList: true, attributes: true, attributeFilter: ['class'],
+});
+// the skip button under the question box: the keyboard's way to the latest answer (else
+// a dozen Tabs through the examples and the filters, a tester's)
+document.addEventListener('click', (event) => {
+  if (!event.target.closest || !event.target.closest('button.qb-skip')) return;
+  const turns = element.querySelectorAll('.qb-turn');
+  const target = turns.length
+    ? turns[turns.length - 1].querySelector('.qb-lead, .qb-message')
+    : element.querySelector('.qb-empty');
+  if (target) {
+    if (!target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1');
+    target.focus();
+  }
 });
 // a new answer: scroll the conversation (not the page) to the start of the last turn
 watch('value', () => {
@@ -1359,7 +1397,8 @@ def build_demo(
     ) -> tuple[Any, list[Turn], Any, Any]:
         key = _session(request)
         with conversations.session(key):
-            out = ask_in_turn(key, question, list(turns or []), doc_ids, langs, k, speaker)
+            out = ask_in_turn(key, question, list(turns or []), doc_ids, langs, k, speaker,
+                              _script_of(request))
         # the passages box takes any number typed (0, 999, 2.5): it shows the one used
         return (*out, on_k(k))
 
@@ -1376,6 +1415,7 @@ def build_demo(
         langs: list[str] | None,
         k: float | None,
         speaker: str | None = None,
+        script: str = "zh-Hans",
     ) -> tuple[Any, list[Turn], Any]:
         history = conversations.latest(key, seen)
         if is_blank(question):
@@ -1391,7 +1431,7 @@ def build_demo(
                 )
             gr.Info(note, duration=4, title="QuoteBot")
             return gr.update(), history, gr.update()
-        turn = answer(question, slider_k(k), doc_ids, langs, speaker, **where)
+        turn = answer(question, slider_k(k), doc_ids, langs, speaker, **where, script=script)
         log.info(
             "question (%s, %d chars): %s", turn.lang, turn.length,
             f"{len(turn.hits)} passages" if turn.hits else turn.kind,
@@ -1509,6 +1549,7 @@ def build_demo(
                     )
                     ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=70,
                                         elem_id="qb-ask")
+                gr.HTML(SKIP_HTML, elem_id="qb-skip-row", padding=False)
                 with gr.Row(elem_id="qb-examples"):
                     example_btns = [
                         gr.Button(q, size="sm", variant="secondary", min_width=120,

@@ -356,8 +356,10 @@ def test_cli_interactive_survives_bad_lines(data_dir: Path, index_dir: Path) -> 
     assert "Traceback" not in err
     errors = err.strip().splitlines()
     assert errors[0] == "Reading questions from standard input, one per line."
+    # (each names its line, a tester's: they did not say which question they belonged to)
     assert [e.split(";")[0] for e in errors[1:]] == [
-        f"error: {EMPTY}", f"error: {EMPTY}", "error: the question is 10485760 characters long",
+        f"error: line 1: {EMPTY}", f"error: line 3: {EMPTY}",
+        "error: line 5: the question is 10485760 characters long",
         "error: 3 questions could not be asked",
     ], errors
     assert "Reading questions" not in out
@@ -368,6 +370,30 @@ def test_cli_interactive_survives_bad_lines(data_dir: Path, index_dir: Path) -> 
     # (the bad byte, the NUL and the control character dropped, as when asked)
     assert out.count("? why not open source?\n") == 2, out
     assert "? ??\nerror: " in out  # (invalid bytes only: nothing left to ask, shown as read)
+
+
+def test_cli_stream_in_another_encoding_is_an_error_not_an_answer(
+    data_dir: Path, index_dir: Path
+) -> None:
+    """A tester's: questions piped in GBK or Big5 were asked as the bytes that happen to be
+    UTF-8 ("? ٶΪʲôԴ?"), and "answered" with exit status 0. A line mostly of bytes that are
+    not UTF-8 is an error naming the fix; a stray byte in a question is still dropped."""
+    lines = ["百度为什么不开源?".encode("gbk"), "百度為什麼不開源?".encode("big5"),
+             b"why not open source? \xff", b"\x1b[31m\x07"]
+    r = cli("ask", "-k", "1", "--data", str(data_dir), "--index", str(index_dir),
+            stdin=b"\n".join(lines) + b"\n")
+    err = r.stderr.decode("utf-8")
+    assert r.returncode == 1, err
+    errors = err.strip().splitlines()[1:]
+    assert [e.split(" (bytes")[0] for e in errors[:2]] == [
+        "error: line 1: the line is not UTF-8 text", "error: line 2: the line is not UTF-8 text"]
+    assert all("iconv -f GBK -t UTF-8" in e for e in errors[:2])
+    # the control characters are not written to the terminal (an escape sequence would
+    # colour it), in the error nor in the answers' echo
+    assert errors[2].startswith("error: line 4: ") and "\x1b" not in err and "\x07" not in err
+    assert errors[3] == "error: 3 questions could not be asked"
+    out = r.stdout.decode("utf-8")
+    assert out.count("    source: ") == 1 and "\x1b" not in out
 
 
 def test_cli_stream_with_a_bad_flag_is_one_error(data_dir: Path, index_dir: Path) -> None:

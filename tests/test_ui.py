@@ -102,7 +102,7 @@ UPLOAD_ZH = (
 UPLOAD_ZH_Q = "稻语助手能听懂什么声音?"
 UPLOAD_ZH_TITLE = "稻语：虚构的农业助手"
 SAFE_TAGS = {
-    "article", "blockquote", "button", "cite", "details", "div", "em", "h3", "h4", "header",
+    "article", "blockquote", "button", "cite", "details", "div", "em", "h2", "h3", "h4", "header",
     "li", "mark", "ol", "p", "path", "rect", "section", "span", "strong", "summary", "svg", "ul",
 }
 SAFE_ATTRS = {
@@ -297,6 +297,26 @@ def test_a_question_of_chinese_punctuation_only_is_answered_in_chinese() -> None
     assert ui.question_lang("why not open source？") == "en"
 
 
+def test_a_question_either_script_writes_is_answered_in_the_readers() -> None:
+    """A tester's: 台北今天天氣如何？ on a zh-TW browser got the simplified no-answer line (台
+    counted as simplified, as OpenCC writes 臺); 百度的市值 tells no script, so the reader's
+    browser decides."""
+    from bot.passages import detect_lang
+
+    assert detect_lang("台北今天天氣如何？") == "zh-Hant"
+    assert detect_lang("台北的開源模型") == "zh-Hant"
+    assert detect_lang("台湾的开源模型") == "zh-Hans"  # 湾, 开 are simplified only
+    assert detect_lang("百度为什么不开源?") == "zh-Hans" and detect_lang("開源") == "zh-Hant"
+    assert ui.question_lang("百度的市值") == "zh-Hans"
+    assert ui.question_lang("百度的市值", "zh-Hant") == "zh-Hant"
+    assert ui.question_lang("百度为什么不开源?", "zh-Hant") == "zh-Hans"  # the script tells
+    assert ui.question_lang("？！。", "zh-Hant") == "zh-Hant"
+    assert ui.question_lang("123", "zh-Hant") == "en"
+    assert ui.question_lang("why?", "zh-Hant") == "en"
+    turn = ui.answer("百度的市值是多少", script="zh-Hant")
+    assert turn.lang == "zh-Hant"
+
+
 def test_lead_in_three_scripts() -> None:
     hits = [make_hit(doc_id=d) for d in ("a", "b", "b", "c")]
     assert ui.lead(hits, "en") == "4 passages from 3 articles"
@@ -451,6 +471,7 @@ def test_fixed_labels_have_a_traditional_version() -> None:
     tw = ui.labels_i18n().translations_dict["zh-TW"]
     assert tw[ui.FILTERS] == "Filters / 篩選"
     assert tw[ui.LABELS["speaker"]] == "Speaker / 說話人"
+    assert tw[ui.LABELS["file"]] == "File / 檔案"  # Taiwan's word, not 文件
     assert set(tw) == {ui.FILTERS, ui.ADD_ARTICLE, *ui.LABELS.values()}
     # svelte-i18n reads a dot in a key as a path
     assert not any("." in key for key in tw)
@@ -1279,7 +1300,8 @@ def upload_server(
 @pytest.mark.slow
 def test_a_traditional_chinese_browser(server: str, data_dir: Path, index_dir: Path) -> None:
     """A zh-TW browser (a tester's): the fixed labels and the speakers' Chinese names in
-    traditional script, and the filter still works; an English browser keeps simplified."""
+    traditional script, and the filter still works; an English browser keeps simplified. And
+    the keyboard's way from the question box to the answer (it took 15 Tabs, a tester's)."""
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("no chromium on PATH (Debian package `chromium`; the test never downloads one)")
@@ -1314,6 +1336,35 @@ def test_a_traditional_chinese_browser(server: str, data_dir: Path, index_dir: P
                     fang = retrieve(question, speaker="Fang Han", data_dir=data_dir,
                                     index_dir=index_dir)
                     assert fang and [squash(t) for t in shown] == [squash(h.text) for h in fang]
+                    # a question either script writes is answered in the reader's
+                    page.locator("#qb-input textarea").fill("百度的市值")
+                    page.locator("#qb-input textarea").press("Enter")
+                    page.wait_for_function(
+                        "document.querySelectorAll('#qb-chat .qb-turn').length === 2",
+                        timeout=WAIT_MS)
+                    last = page.locator("#qb-chat .qb-turn").nth(1).locator(".qb-a")
+                    assert last.get_attribute("lang") == "zh-Hant"
+                else:
+                    # the keyboard's way to the answer: from the box, Tab to Ask, Tab to the
+                    # skip button, Enter: the answer's heading; Tab: its first card's button
+                    page.keyboard.press("Escape")
+                    box = page.locator("#qb-input textarea")
+                    box.fill(EN_Q)
+                    box.press("Enter")
+                    page.wait_for_function(
+                        "document.querySelectorAll('#qb-chat .qb-turn').length === 1",
+                        timeout=WAIT_MS)
+                    box.focus()
+                    page.keyboard.press("Tab")
+                    page.keyboard.press("Tab")
+                    focused = "document.activeElement.className"
+                    assert "qb-skip" in page.evaluate(focused)
+                    page.keyboard.press("Enter")
+                    assert page.evaluate("document.activeElement.tagName") == "H2"
+                    assert page.evaluate("document.activeElement.textContent") == ui.lead(
+                        retrieve(EN_Q, data_dir=data_dir, index_dir=index_dir), "en")
+                    page.keyboard.press("Tab")
+                    assert "qb-copy" in page.evaluate(focused)
                 page.context.close()
         finally:
             browser.close()
