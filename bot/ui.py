@@ -43,7 +43,7 @@ except ImportError as exc:  # pragma: no cover - exercised with gradio hidden fr
     ) from exc
 
 from .clean import CJK
-from .corpus import DocInfo, load_catalog
+from .corpus import LANGS, DocInfo, load_catalog
 from .format import LANG_NAMES, NO_ANSWER
 from .ingest import FORMATS, add_document
 from .lexical import fold, traditional
@@ -98,6 +98,8 @@ _TEXT: dict[str, dict[str, str]] = {
             "python -m bot build)."
         ),
         "you": "You",
+        "filtered_by": "Filtered: {what}",
+        "n_articles": "{n} article{s}",
         "speaker": "Speaker",
         "colon": ": ",
         "also": "Also reported in",
@@ -147,6 +149,8 @@ _TEXT: dict[str, dict[str, str]] = {
             "（运行本应用的人：python -m bot build）。"
         ),
         "you": "你",
+        "filtered_by": "已筛选：{what}",
+        "n_articles": "{n} 篇文章",
         "speaker": "说话人",
         "colon": "：",
         "also": "亦见于",
@@ -193,6 +197,8 @@ _TEXT: dict[str, dict[str, str]] = {
             "（運行本應用的人：python -m bot build）。"
         ),
         "you": "你",
+        "filtered_by": "已篩選：{what}",
+        "n_articles": "{n} 篇文章",
         "speaker": "說話人",
         "colon": "：",
         "also": "亦見於",
@@ -288,6 +294,8 @@ class Turn:
     length: int = 0  # characters in the question as typed
     # speakers' names as the question's language writes them (Robin Li -> 李彦宏 / 李彥宏)
     names: tuple[tuple[str, str], ...] = ()
+    # the filters it was asked under, in its language ("" without): see filters_line
+    filters: str = ""
 
 
 def answer(
@@ -360,6 +368,10 @@ def answer(
     except Exception:
         log.exception("search failed for a question of %d characters", len(text))
         return Turn(echo, lang, message=texts(lang)["error"], kind="error", length=len(text))
+    names = speaker_names(engine, lang) if lang != "en" else ()
+    # (on a phone the filters are far below the answer, and their header says nothing of
+    # them: the answer says what it was searched under, a tester's)
+    shown = filters_line(lang, doc_ids, langs, speaker and dict(names).get(speaker, speaker))
     if not hits:
         message = texts(lang)["none"]
         if doc_ids or langs or speaker:
@@ -367,9 +379,29 @@ def answer(
                 engine, text, lang, list(langs) if langs else None,
                 list(doc_ids) if doc_ids else None, speaker,
             ) or message
-        return Turn(echo, lang, message=message, kind="none", length=len(text))
-    names = speaker_names(engine, lang) if lang != "en" else ()
-    return Turn(echo, lang, hits=tuple(hits), length=len(text), names=names)
+        return Turn(echo, lang, message=message, kind="none", length=len(text), filters=shown)
+    return Turn(echo, lang, hits=tuple(hits), length=len(text), names=names, filters=shown)
+
+
+def filters_line(
+    lang: str,
+    doc_ids: Sequence[str] | None,
+    langs: Sequence[str] | None,
+    speaker: str | None,
+) -> str:
+    """What an answer was searched under, in ``lang`` ("Filtered: 1 article · English ·
+    Speaker Fang Han"); "" without filters. All three languages ticked is no filter."""
+    t = texts(lang)
+    parts = []
+    if doc_ids:
+        n = len(doc_ids)
+        parts.append(t["n_articles"].format(n=n, s="" if n == 1 else "s"))
+    chosen = [x for x in LANGS if x in (langs or ())]
+    if chosen and len(chosen) < len(LANGS):
+        parts.append(("、" if lang != "en" else ", ").join(LANG_NAMES[x] for x in chosen))
+    if speaker:
+        parts.append(f'{t["speaker"]} {speaker}')
+    return t["filtered_by"].format(what=" · ".join(parts)) if parts else ""
 
 
 def filtered_message(
@@ -606,6 +638,8 @@ def turn_html(turn: Turn, index: int) -> str:
         # a heading: a screen reader jumps from answer to answer (the page's only one was
         # "QuoteBot"), and the skip button below the box brings the focus here
         parts.append(f'<h2 class="qb-lead" tabindex="-1">{esc(lead(turn.hits, turn.lang))}</h2>')
+        if turn.filters:
+            parts.append(f'<p class="qb-filters">{esc(turn.filters)}</p>')
         parts.append('<ol class="qb-cards">')
         parts.extend(
             card_html(h, n, index, turn.lang, turn.names) for n, h in enumerate(turn.hits, 1)
@@ -615,6 +649,9 @@ def turn_html(turn: Turn, index: int) -> str:
         cls = "qb-none" if turn.kind == "none" else "qb-error"
         parts.append(f'<p class="qb-message {cls}" tabindex="-1">'
                      f'{esc(turn.message or t["none"])}</p>')
+        if turn.filters:
+            parts.append(f'<p class="qb-filters">{esc(turn.filters)}</p>')
+
     parts.append("</div></section>")
     return "".join(parts)
 
@@ -962,6 +999,8 @@ CSS = """
 .qb-you { display: block; font-size: 0.75rem; font-weight: 600; opacity: 0.7; }
 .qb-elided { opacity: 0.7; }
 .qb-lead { font-weight: 600; font-size: 1rem; margin: 0.2rem 0 0.6rem; }
+.qb-filters { margin: -0.4rem 0 0.6rem; font-size: 0.85rem; opacity: 0.8; }
+.qb-message + .qb-filters { margin-top: 0.3rem; }
 .qb-lead:focus, .qb-message:focus { outline: 2px solid var(--color-accent, #6366f1);
   outline-offset: 2px; }
 /* the skip button: shown only while it has the keyboard's focus */

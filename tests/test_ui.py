@@ -317,6 +317,23 @@ def test_a_question_either_script_writes_is_answered_in_the_readers() -> None:
     assert turn.lang == "zh-Hant"
 
 
+def test_an_answer_says_what_it_was_filtered_by() -> None:
+    assert ui.filters_line("en", ["a", "b"], ["en"], "Fang Han") == (
+        "Filtered: 2 articles · English · Speaker Fang Han")
+    assert ui.filters_line("zh-Hans", ["a"], ["zh-Hans", "zh-Hant"], "方汉") == (
+        "已筛选：1 篇文章 · 简体中文、繁體中文 · 说话人 方汉")
+    # all three languages ticked, or none, is no filter
+    assert ui.filters_line("en", None, ["en", "zh-Hans", "zh-Hant"], None) == ""
+    assert ui.filters_line("zh-Hant", [], [], "") == ""
+    turn = ui.answer("開源有什麼好處?", 5, None, None, "Fang Han", script="zh-Hant")
+    assert turn.kind == "hits" and turn.filters == "已篩選：說話人 方漢"
+    assert '<p class="qb-filters">已篩選：說話人 方漢</p>' in ui.turn_html(turn, 0)
+    bare = ui.answer("why not open source?")
+    assert bare.filters == "" and "qb-filters" not in ui.turn_html(bare, 0)
+    none = ui.answer("方汉怎么看开源?", 5, None, ["en"])
+    assert none.kind == "none" and none.filters == "已筛选：English"
+
+
 def test_lead_in_three_scripts() -> None:
     hits = [make_hit(doc_id=d) for d in ("a", "b", "b", "c")]
     assert ui.lead(hits, "en") == "4 passages from 3 articles"
@@ -1336,6 +1353,9 @@ def test_a_traditional_chinese_browser(server: str, data_dir: Path, index_dir: P
                     fang = retrieve(question, speaker="Fang Han", data_dir=data_dir,
                                     index_dir=index_dir)
                     assert fang and [squash(t) for t in shown] == [squash(h.text) for h in fang]
+                    # the answer says what it was searched under (a tester's, on a phone)
+                    said = page.locator("#qb-chat .qb-turn .qb-filters").inner_text()
+                    assert said == "已篩選：說話人 方漢", said
                     # a question either script writes is answered in the reader's
                     page.locator("#qb-input textarea").fill("百度的市值")
                     page.locator("#qb-input textarea").press("Enter")
