@@ -638,20 +638,18 @@ def turn_html(turn: Turn, index: int) -> str:
         # a heading: a screen reader jumps from answer to answer (the page's only one was
         # "QuoteBot"), and the skip button below the box brings the focus here
         parts.append(f'<h2 class="qb-lead" tabindex="-1">{esc(lead(turn.hits, turn.lang))}</h2>')
-        if turn.filters:
-            parts.append(f'<p class="qb-filters">{esc(turn.filters)}</p>')
+    else:
+        cls = "qb-none" if turn.kind == "none" else "qb-error"
+        parts.append(f'<p class="qb-message {cls}" tabindex="-1">'
+                     f'{esc(turn.message or t["none"])}</p>')
+    if turn.filters:
+        parts.append(f'<p class="qb-filters">{esc(turn.filters)}</p>')
+    if turn.hits:
         parts.append('<ol class="qb-cards">')
         parts.extend(
             card_html(h, n, index, turn.lang, turn.names) for n, h in enumerate(turn.hits, 1)
         )
         parts.append("</ol>")
-    else:
-        cls = "qb-none" if turn.kind == "none" else "qb-error"
-        parts.append(f'<p class="qb-message {cls}" tabindex="-1">'
-                     f'{esc(turn.message or t["none"])}</p>')
-        if turn.filters:
-            parts.append(f'<p class="qb-filters">{esc(turn.filters)}</p>')
-
     parts.append("</div></section>")
     return "".join(parts)
 
