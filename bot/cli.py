@@ -152,21 +152,43 @@ def _printable(text: str, limit: int = 300) -> str:
     control characters are dropped (they would move the terminal's cursor, or ring it), and a
     text longer than ``limit`` is cut (a 10 MB line is not echoed back)."""
     text = text.encode("utf-8", "replace").decode("utf-8")
-    text = "".join(c for c in text if c in "\t\n" or unicodedata.category(c) != "Cc").strip()
+    text = "".join(c for c in text if c in "\t\n" or unicodedata.category(c) != "Cc")
+    text = text.replace("\ufeff", "").strip()  # (a byte-order mark is invisible, and no text)
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+_CJK_TEXT = re.compile(r"[\u3400-\u9fff]")
+
+
 def _not_utf8(line: str) -> str | None:
-    """What to say of a line read with bytes that are not UTF-8 (lone surrogates): a GBK or
-    Big5 file piped in would otherwise be asked as its few ASCII characters, and "answered"."""
+    """What to say of a line read with bytes that are not UTF-8 (lone surrogates): a GBK,
+    Big5 or UTF-16 file piped in would otherwise be asked as the few bytes that happen to read
+    as UTF-8 ("? ٶΪʲôԴ?"), and "answered"; None for a line that is UTF-8."""
     bad = bytes(ord(c) - 0xDC00 for c in line if 0xDC80 <= ord(c) <= 0xDCFF)
-    # (a stray byte in a question is dropped, as in an argument; a Chinese file in GBK has
-    # two in every character)
-    if len(bad) < 4 or len(bad) < len(line) / 4:
+    if not bad:
+        return None
+    raw = line.encode("utf-8", "surrogateescape")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) and len(raw) > 2:  # a BOM and text
+        return "the input is UTF-16 text; convert it to UTF-8 first: iconv -f UTF-16 -t UTF-8"
+    # Chinese in GBK or Big5 reads as Chinese in one of them (a stray byte in a question,
+    # which is dropped as in an argument, reads in neither: \xff, or an accent at the end)
+    # ("München" in Latin-1, ü then n, reads as one Chinese character in GBK: one byte is
+    # too few to tell)
+    legacy = len(bad) > 1 and any(_CJK_TEXT.search(_decoded(raw, enc))
+                                  for enc in ("gb18030", "big5"))
+    if not legacy and (len(bad) < 4 or len(bad) < len(line) / 4):
         return None
     shown = bad[:8].hex(" ")
     return (f"the line is not UTF-8 text (bytes {shown}{' …' if len(bad) > 8 else ''}); "
             "convert the input to UTF-8 first, e.g. iconv -f GBK -t UTF-8 (or -f BIG5)")
+
+
+def _decoded(raw: bytes, encoding: str) -> str:
+    """``raw`` read strictly in ``encoding``; "" when it does not read."""
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        return ""
 
 
 def _echo(question: str) -> str:
@@ -250,26 +272,34 @@ def _interactive(args: argparse.Namespace) -> int:
         except EOFError:
             return _piped_status(failed)
         number += 1
+        if number == 1:
+            line = line.removeprefix("\ufeff")  # a UTF-8 file's byte-order mark
         if not line.strip():
             if typed:
                 return 0
             continue
+        where = "" if typed else f"line {number}: "
+        undecoded = _not_utf8(line)
+        if undecoded is not None and undecoded.startswith("the input is UTF-16"):
+            # (every line after it is as unreadable: one error, not one per line)
+            print(f"error: {where}{undecoded}", file=sys.stderr)
+            return 2
         try:
-            undecoded = _not_utf8(line)
             if undecoded is not None:
                 raise InvalidQueryError(undecoded)
             _ask(args, line, piped=not typed)
         except (QuoteBotError, TypeError) as exc:
-            where = "" if typed else f"line {number}: "
             print(f"error: {where}{_printable(str(exc))}", file=sys.stderr)
             failed += not typed
             # the answers stay in step with the questions: a refused one is headed by its
-            # question too (with --json, one line per question)
+            # question too (with --json, one line per question); one that is not UTF-8 by
+            # that, not by the characters its bytes happen to make
+            echo = _echo(line) if undecoded is None else "(not UTF-8)"
             if not typed and args.json:
-                print(json.dumps({"question": _echo(line), "error": _printable(str(exc))},
+                print(json.dumps({"question": echo, "error": _printable(str(exc))},
                                  ensure_ascii=False))
             elif not typed:
-                print(f"? {_echo(line)}\nerror: {_printable(str(exc))}\n")
+                print(f"? {echo}\nerror: {_printable(str(exc))}\n")
 
 
 def _check_ask_flags(args: argparse.Namespace) -> None:

