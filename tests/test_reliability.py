@@ -380,7 +380,8 @@ def test_cli_stream_in_another_encoding_is_an_error_not_an_answer(
     Big5 (two characters are enough) is an error naming the fix; a stray byte in a question
     (an accent in Latin-1) is still dropped."""
     lines = ["百度为什么不开源?".encode("gbk"), "開源".encode("big5"), "开源".encode("gbk"),
-             b"why not open source? \xff", "\x1b[31m\x07".encode(), "M\u00fcnchen".encode("latin-1")]
+             b"why not open source? \xff", b"\x1b[31m\x07",
+             "M\u00fcnchen".encode("latin-1")]
     r = cli("ask", "-k", "1", "--data", str(data_dir), "--index", str(index_dir),
             stdin="\ufeff".encode() + b"\n".join(lines) + b"\n")  # (a byte-order mark first)
     err = r.stderr.decode("utf-8")
