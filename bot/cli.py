@@ -160,16 +160,24 @@ def _printable(text: str, limit: int = 300) -> str:
 _CJK_TEXT = re.compile(r"[\u3400-\u9fff]")
 
 
+_UTF16 = "the input is UTF-16 text; convert it to UTF-8 first: iconv -f UTF-16 -t UTF-8"
+
+
+def _is_utf16(line: str) -> bool:
+    """Whether a line read as UTF-8 (bad bytes as lone surrogates) starts a UTF-16 text: a
+    byte-order mark and more."""
+    raw = line.encode("utf-8", "surrogateescape")
+    return raw.startswith((b"\xff\xfe", b"\xfe\xff")) and len(raw) > 2
+
+
 def _not_utf8(line: str) -> str | None:
-    """What to say of a line read with bytes that are not UTF-8 (lone surrogates): a GBK,
-    Big5 or UTF-16 file piped in would otherwise be asked as the few bytes that happen to read
-    as UTF-8 ("? ٶΪʲôԴ?"), and "answered"; None for a line that is UTF-8."""
+    """What to say of a line read with bytes that are not UTF-8 (lone surrogates): a GBK or
+    Big5 file piped in would otherwise be asked as the few bytes that happen to read as UTF-8
+    ("? ٶΪʲôԴ?"), and "answered"; None for a line that is UTF-8."""
     bad = bytes(ord(c) - 0xDC00 for c in line if 0xDC80 <= ord(c) <= 0xDCFF)
     if not bad:
         return None
     raw = line.encode("utf-8", "surrogateescape")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) and len(raw) > 2:  # a BOM and text
-        return "the input is UTF-16 text; convert it to UTF-8 first: iconv -f UTF-16 -t UTF-8"
     # Chinese in GBK or Big5 reads as Chinese in one of them (a stray byte in a question,
     # which is dropped as in an argument, reads in neither: \xff, or an accent at the end)
     # ("München" in Latin-1, ü then n, reads as one Chinese character in GBK: one byte is
@@ -279,11 +287,11 @@ def _interactive(args: argparse.Namespace) -> int:
                 return 0
             continue
         where = "" if typed else f"line {number}: "
-        undecoded = _not_utf8(line)
-        if undecoded is not None and undecoded.startswith("the input is UTF-16"):
+        if _is_utf16(line):
             # (every line after it is as unreadable: one error, not one per line)
-            print(f"error: {where}{undecoded}", file=sys.stderr)
+            print(f"error: {where}{_UTF16}", file=sys.stderr)
             return 2
+        undecoded = _not_utf8(line)
         try:
             if undecoded is not None:
                 raise InvalidQueryError(undecoded)
